@@ -1,0 +1,1 @@
+"""Offline on-prem SIP voice agent appliance."""

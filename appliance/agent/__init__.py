@@ -1,0 +1,1 @@
+"""Dialogue: workflows, understanding, policy and the local LLM."""

@@ -1,0 +1,1 @@
+"""Audio primitives: frames, resampling, VAD, endpointing and playout buffers."""

@@ -1,0 +1,1 @@
+"""Benchmarks: each module registers one `appliance bench` subcommand."""

@@ -1,0 +1,1 @@
+"""Encrypted call store on SQLite."""

@@ -1,0 +1,22 @@
+"""Store, key and retention sections of the appliance config."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class RetentionConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    recordings_days: int = Field(30, ge=0)
+    transcripts_days: int = Field(90, ge=0)
+    summaries_days: int = Field(365, ge=0)
+    audit_days: int = Field(6 * 365, ge=365)
+
+
+class StoreConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    database: str = Field("calls.sqlite3", description="relative to data_dir unless absolute")
+    kek_credential: str = Field("kek", description="credential file holding the key-encryption key")
+    signing_key_credential: str = Field("audit-signing-key", description="Ed25519 private key")
+    record_audio: bool = True
+    retention: RetentionConfig = Field(default_factory=RetentionConfig)

@@ -1,0 +1,1 @@
+"""SIP/RTP through pjsua2: endpoint, accounts, calls and media ports."""
