@@ -42,7 +42,9 @@ class AudioFrame:
         return self.to_int16().astype(np.float32) / 32768.0
 
     @classmethod
-    def from_array(cls, samples: np.ndarray, sample_rate: int, timestamp: float = 0.0) -> AudioFrame:
+    def from_array(
+        cls, samples: np.ndarray, sample_rate: int, timestamp: float = 0.0
+    ) -> AudioFrame:
         """Build from int16 or float (-1..1) samples; floats are clipped."""
         if samples.dtype.kind == "f":
             samples = np.clip(samples * 32768.0, -32768, 32767).astype("<i2")

@@ -89,7 +89,9 @@ class PlayoutBuffer:
                 if seg.offset >= len(seg.pcm):
                     self._segments.popleft()
                     uid = seg.utterance_id
-                    if uid in self._closed and not any(s.utterance_id == uid for s in self._segments):
+                    if uid in self._closed and not any(
+                        s.utterance_id == uid for s in self._segments
+                    ):
                         self._done[uid].set()
         if len(out) < nbytes:
             out += bytes(nbytes - len(out))

@@ -1,1 +1,1 @@
-"""qa"""
+"""QA harness: caller voices, scripted test calls, scorecards."""

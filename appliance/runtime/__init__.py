@@ -1,1 +1,1 @@
-"""runtime"""
+"""Call runtime: per-call sessions wiring SIP audio through VAD, STT, policy and TTS."""

@@ -1,10 +1,19 @@
-"""SIP section of the appliance config."""
+"""SIP section of the appliance config.
+
+Constraints enforced at load time (so ``appliance serve`` fails fast with a readable message):
+codecs are limited to PCMU/PCMA/G722, ``allow_from`` entries must be CIDRs, ``bind`` must be an
+IP literal, TLS needs cert + key credential names, and SRTP (SDES keys travel in the SDP) is
+only allowed over TLS.
+"""
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+SUPPORTED_CODECS = ("PCMU/8000", "PCMA/8000", "G722/16000")
 
 
 class RegistrationConfig(BaseModel):
@@ -19,6 +28,19 @@ class RegistrationConfig(BaseModel):
     )
     expires: int = Field(300, ge=60, le=86400)
 
+    @field_validator("registrar")
+    @classmethod
+    def _sip_uri(cls, v: str) -> str:
+        if not v.lower().startswith(("sip:", "sips:")) or len(v.split(":", 1)[1]) == 0:
+            raise ValueError("registrar must be a SIP URI such as sip:pbx.example.lan:5060")
+        return v
+
+    @property
+    def domain(self) -> str:
+        """Host[:port] part of the registrar URI (used as the account's domain)."""
+        rest = self.registrar.split(":", 1)[1]
+        return rest.split(";", 1)[0]
+
 
 class SipConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -32,10 +54,60 @@ class SipConfig(BaseModel):
     user: str = "agent"
     clock_rate: Literal[8000, 16000] = 16000
     codecs: list[str] = Field(default_factory=lambda: ["PCMU/8000", "PCMA/8000", "G722/16000"])
-    max_calls: int = Field(4, ge=1, le=32)
+    max_calls: int = Field(4, ge=1, le=30)
     allow_from: list[str] = Field(
         default_factory=lambda: ["127.0.0.1/32"],
         description="CIDR allow-list of peers whose INVITEs are answered; others get 403",
     )
     registration: RegistrationConfig | None = None
     rtp_port: int = Field(4000, ge=1024, le=65000)
+    accept_refer: bool = Field(
+        False,
+        description="act on REFER received from the peer (dial the Refer-To target); off by "
+        "default so a caller cannot make the appliance dial out (toll fraud)",
+    )
+    pjsip_log_level: int = Field(
+        1, ge=0, le=6, description="pjsip log level routed to Python logging; >=4 logs SIP URIs"
+    )
+
+    @field_validator("bind")
+    @classmethod
+    def _ip_literal(cls, v: str) -> str:
+        try:
+            ipaddress.ip_address(v)
+        except ValueError:
+            raise ValueError(f"bind must be an IP address, got {v!r}") from None
+        return v
+
+    @field_validator("codecs")
+    @classmethod
+    def _known_codecs(cls, v: list[str]) -> list[str]:
+        if not v:
+            raise ValueError("at least one codec is required")
+        canon = {c.lower(): c for c in SUPPORTED_CODECS}
+        out = []
+        for name in v:
+            c = canon.get(name.lower())
+            if c is None:
+                raise ValueError(f"unsupported codec {name!r}; use {', '.join(SUPPORTED_CODECS)}")
+            if c not in out:
+                out.append(c)
+        return out
+
+    @field_validator("allow_from")
+    @classmethod
+    def _cidrs(cls, v: list[str]) -> list[str]:
+        for entry in v:
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError(f"allow_from entry {entry!r} is not an IP network") from None
+        return v
+
+    @model_validator(mode="after")
+    def _tls_and_srtp(self) -> SipConfig:
+        if self.transport == "tls" and not (self.tls_cert_credential and self.tls_key_credential):
+            raise ValueError("transport 'tls' needs tls_cert_credential and tls_key_credential")
+        if self.srtp != "disabled" and self.transport != "tls":
+            raise ValueError("srtp requires transport 'tls' (SDES keys would travel in clear)")
+        return self

@@ -1,0 +1,345 @@
+"""Dates, times and dates of birth from spoken or written caller text.
+
+All relative expressions resolve against an explicit ``today`` (the site's local date, from
+the injected clock); nothing reads the system clock. Conventions, stated once:
+
+- A bare weekday or "next <weekday>" is the first such day strictly after today; "this
+  <weekday>" may be today; "<weekday> next week" is that weekday in the following Mon-Sun week.
+- A month/day without a year is the next occurrence (today included).
+- Times without am/pm use business hours: 1-6 → afternoon, 7-11 → morning, unless a part of the
+  day ("in the morning", "afternoon") says otherwise. Output is 24 h ``HH:MM``.
+- Numeric dates are month/day[/year] (US order).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+
+from appliance.agent.nlu.text import UNITS, clean, small_number
+
+WEEKDAYS = {
+    "monday": 0,
+    "mon": 0,
+    "tuesday": 1,
+    "tues": 1,
+    "tue": 1,
+    "wednesday": 2,
+    "wed": 2,
+    "wednesdays": 2,
+    "thursday": 3,
+    "thurs": 3,
+    "thur": 3,
+    "friday": 4,
+    "fri": 4,
+    "saturday": 5,
+    "sat": 5,
+    "sunday": 6,
+    "sun": 6,
+    "mondays": 0,
+    "tuesdays": 1,
+    "thursdays": 3,
+    "fridays": 4,
+    "saturdays": 5,
+    "sundays": 6,
+}
+MONTHS = {
+    "january": 1,
+    "jan": 1,
+    "february": 2,
+    "feb": 2,
+    "march": 3,
+    "mar": 3,
+    "april": 4,
+    "apr": 4,
+    "may": 5,
+    "june": 6,
+    "jun": 6,
+    "july": 7,
+    "jul": 7,
+    "august": 8,
+    "aug": 8,
+    "september": 9,
+    "sept": 9,
+    "sep": 9,
+    "october": 10,
+    "oct": 10,
+    "november": 11,
+    "nov": 11,
+    "december": 12,
+    "dec": 12,
+}
+PARTS_OF_DAY = {
+    "morning": "morning",
+    "afternoon": "afternoon",
+    "evening": "evening",
+    "lunchtime": "afternoon",
+    "lunch": "afternoon",
+    "tonight": "evening",
+}
+_AMPM_RE = re.compile(r"\b([ap])\s?\.?\s?m\b\.?")
+_NUM_WORDS = {"days": 1, "day": 1, "weeks": 7, "week": 7}
+
+
+def _tokens(text: str) -> list[str]:
+    t = _AMPM_RE.sub(lambda m: f" {m.group(1)}m ", text.lower())
+    t = re.sub(r"(\d)(am|pm)\b", r"\1 \2", t)
+    t = re.sub(r"(\d)(st|nd|rd|th)\b", r"\1", t)
+    t = t.replace("o'clock", " oclock ").replace("o clock", " oclock ")
+    return clean(t).replace("/", " / ").split()
+
+
+def _safe_date(y: int, m: int, d: int) -> date | None:
+    try:
+        return date(y, m, d)
+    except ValueError:
+        return None
+
+
+def _year(tokens: list[str], i: int) -> tuple[int, int] | None:
+    """A year at tokens[i]: 1985, "nineteen eighty five", "two thousand (and) three"."""
+    if i >= len(tokens):
+        return None
+    tok = tokens[i]
+    if re.fullmatch(r"(19|20)\d\d", tok):
+        return int(tok), 1
+    nxt = tokens[i + 1 : i + 4]
+    if tok in ("nineteen", "twenty") and nxt:
+        century = 1900 if tok == "nineteen" else 2000
+        rest = small_number(tokens, i + 1)
+        if rest is not None and 10 <= rest[0] <= 99:
+            return century + rest[0], 1 + rest[1]
+        if nxt[0] in ("oh", "o") and len(nxt) > 1 and nxt[1] in UNITS:
+            return century + UNITS[nxt[1]], 3
+    if tok == "two" and nxt[:1] == ["thousand"]:
+        j = i + 2
+        if j < len(tokens) and tokens[j] == "and":
+            j += 1
+        rest = small_number(tokens, j)
+        if rest is not None and rest[0] < 100:
+            return 2000 + rest[0], j - i + rest[1]
+        return 2000, 2
+    return None
+
+
+def _month_day(tokens: list[str]) -> tuple[int, int, int | None] | None:
+    """(month, day, year|None) from "march 5 [1985]", "5 of march", "the fifth of march"."""
+    for i, tok in enumerate(tokens):
+        if tok not in MONTHS or (tok in ("may", "mar", "sun", "sat") and _is_verbish(tokens, i)):
+            continue
+        month = MONTHS[tok]
+        after = small_number(tokens, i + 1 + (tokens[i + 1 : i + 2] == ["the"]))
+        if _year(tokens, i + 1) is not None:
+            after = None  # "july two thousand three": the number is the year
+        if after is not None and 1 <= after[0] <= 31:
+            j = i + 1 + (tokens[i + 1 : i + 2] == ["the"]) + after[1]
+            if j < len(tokens) and tokens[j] == "of":
+                j += 1
+            yr = _year(tokens, j)
+            return month, after[0], yr[0] if yr else None
+        k = i - 1
+        if k >= 0 and tokens[k] == "of":
+            k -= 1
+        for width in (2, 1):
+            s = k - width + 1
+            if s < 0:
+                continue
+            before = small_number(tokens, s)
+            if before is not None and before[1] == width and 1 <= before[0] <= 31:
+                yr = _year(tokens, i + 1)
+                return month, before[0], yr[0] if yr else None
+    return None
+
+
+def _is_verbish(tokens: list[str], i: int) -> bool:
+    prev = tokens[i - 1] if i else ""
+    return prev in ("i", "you", "we", "it", "that", "this", "which", "he", "she", "they")
+
+
+def _numeric(tokens: list[str]) -> tuple[int, int, int | None] | None:
+    joined = " ".join(tokens)
+    m = re.search(r"\b(\d{4}) - (\d{1,2}) - (\d{1,2})\b|\b(\d{4})-(\d{1,2})-(\d{1,2})\b", joined)
+    if m:
+        g = [x for x in m.groups() if x is not None]
+        return int(g[1]), int(g[2]), int(g[0])
+    m = re.search(r"\b(\d{1,2}) / (\d{1,2})(?: / (\d{2,4}))?\b", joined)
+    if m:
+        y = int(m.group(3)) if m.group(3) else None
+        if y is not None and y < 100:
+            y += 2000 if y < 50 else 1900
+        return int(m.group(1)), int(m.group(2)), y
+    return None
+
+
+def extract_date(text: str, today: date) -> date | None:
+    """The (future-leaning) calendar date the caller means, or None."""
+    toks = _tokens(text)
+    joined = " ".join(toks)
+    num = _numeric(toks)
+    if num is not None:
+        month, day, year = num
+        d = _safe_date(year or today.year, month, day)
+        if d is not None and year is None and d < today:
+            d = _safe_date(today.year + 1, month, day)
+        return d
+    md = _month_day(toks)
+    if md is not None:
+        month, day, year = md
+        d = _safe_date(year or today.year, month, day)
+        if d is not None and year is None and d < today:
+            d = _safe_date(today.year + 1, month, day)
+        return d
+    if "day after tomorrow" in joined:
+        return today + timedelta(days=2)
+    if re.search(r"\b(today|tonight|this (morning|afternoon|evening))\b", joined):
+        return today
+    if re.search(r"\b(tomorrow|tomorow|tommorow|tomorrows)\b", joined):
+        return today + timedelta(days=1)
+    m = re.search(r"\bin (a|an|one|two|three|four|five|six|\d+) (days?|weeks?)\b", joined)
+    if m:
+        n = {"a": 1, "an": 1}.get(m.group(1)) or UNITS.get(m.group(1)) or int(m.group(1))
+        return today + timedelta(days=n * _NUM_WORDS[m.group(2)])
+    for i, tok in enumerate(toks):
+        if tok not in WEEKDAYS or (tok in ("sat", "sun", "wed") and i and toks[i - 1] != "on"):
+            continue
+        wd = WEEKDAYS[tok]
+        prev = toks[i - 1] if i else ""
+        window = " ".join(toks[i : i + 4])
+        if "next week" in window or (prev == "week" and i > 1 and toks[i - 2] == "next"):
+            monday = today - timedelta(days=today.weekday()) + timedelta(days=7)
+            return monday + timedelta(days=wd)
+        delta = (wd - today.weekday()) % 7
+        if delta == 0 and prev != "this":
+            delta = 7
+        d = today + timedelta(days=delta)
+        dom = small_number(toks, i + 1 + (toks[i + 1 : i + 2] == ["the"]))
+        if dom is not None and toks[i + 1 : i + 2] == ["the"] and 1 <= dom[0] <= 31:
+            for k in range(0, 400, 7):
+                cand = d + timedelta(days=k)
+                if cand.day == dom[0]:
+                    return cand
+        return d
+    m = re.search(r"\bthe (\S+)(?: (\S+))?", joined)
+    if m:
+        parts = [p for p in (m.group(1), m.group(2)) if p]
+        n = small_number(parts, 0)
+        is_ord = parts[0].isdigit() or any(p.endswith(("st", "nd", "rd", "th")) for p in parts)
+        one = parts[-1] == "one" or (n is not None and n[1] < len(parts) and parts[n[1]] == "one")
+        if n is not None and is_ord and 1 <= n[0] <= 31 and not one:
+            d = _safe_date(today.year, today.month, n[0])
+            if d is None or d < today:
+                y, mo = (today.year + (today.month == 12), today.month % 12 + 1)
+                d = _safe_date(y, mo, n[0])
+            return d
+    return None
+
+
+def extract_date_of_birth(text: str, today: date) -> date | None:
+    """A past date with a year (age 0-120), e.g. "March 3rd 1985", "3/3/85"."""
+    toks = _tokens(text)
+    found = _numeric(toks) or _month_day(toks)
+    if found is None or found[2] is None:
+        return None
+    month, day, year = found
+    d = _safe_date(year, month, day)
+    if d is None or d >= today or today.year - d.year > 120:
+        return None
+    return d
+
+
+def part_of_day(text: str) -> str | None:
+    for tok in _tokens(text):
+        if tok in PARTS_OF_DAY:
+            return PARTS_OF_DAY[tok]
+    return None
+
+
+def _hour_for(h: int, ampm: str | None, pod: str | None) -> int | None:
+    if not 0 <= h <= 23:
+        return None
+    if ampm == "pm" or (ampm is None and pod in ("afternoon", "evening")):
+        return h + 12 if h < 12 else h
+    if ampm == "am" or pod == "morning":
+        return 0 if h == 12 else h
+    if h > 12:
+        return h
+    return h + 12 if 1 <= h <= 6 else h
+
+
+def extract_time(text: str, expect: bool = False) -> str | None:
+    """24 h ``HH:MM`` or None. Without ``expect`` a bare number needs an anchor ("at", am/pm,
+    o'clock, "half past") so phone digits and ordinals are not read as times."""
+    toks = _tokens(text)
+    joined = " ".join(toks)
+    if re.search(r"\b(noon|midday|mid day|12 noon)\b", joined):
+        return "12:00"
+    if "midnight" in toks:
+        return "00:00"
+    pod = part_of_day(text)
+    m = re.search(r"\b(\d{1,2}):(\d{2})\b(?: (am|pm))?", joined)
+    if m:
+        h = _hour_for(int(m.group(1)), m.group(3), pod)
+        mins = int(m.group(2))
+        return f"{h:02d}:{mins:02d}" if h is not None and mins < 60 else None
+    rel = r"(?=\b(half|quarter|\w+ \w+|\w+) (past|after|to|till|before) (\w+))"
+    for m in re.finditer(rel, joined):
+        hour = small_number([m.group(3)], 0)
+        if m.group(1) in ("half", "quarter"):
+            mins = 30 if m.group(1) == "half" else 15
+        else:
+            sn = small_number(m.group(1).split(), 0)
+            mins = sn[0] if sn is not None and sn[1] == len(m.group(1).split()) else -1
+        if hour is not None and 1 <= hour[0] <= 12 and 0 < mins < 60:
+            if m.group(2) in ("to", "till", "before"):
+                h, mins = (hour[0] - 1) or 12, 60 - mins
+            else:
+                h = hour[0]
+            ampm = "am" if " am" in joined else "pm" if " pm" in joined else None
+            hh = _hour_for(h, ampm, pod)
+            if hh is not None:
+                return f"{hh:02d}:{mins:02d}"
+    for i, tok in enumerate(toks):
+        n = small_number(toks, i)
+        if n is None or tok in ("o", "oh") or not 0 < n[0] <= 23:
+            continue
+        if toks[i].endswith(("st", "nd", "rd", "th")) and not toks[i].isdigit():
+            continue  # ordinal word: a date
+        j = i + n[1]
+        mins = 0
+        mn = small_number(toks, j) if j < len(toks) else None
+        if j < len(toks) and toks[j] in ("oh", "o") and j + 1 < len(toks) and toks[j + 1] in UNITS:
+            mins, j = UNITS[toks[j + 1]], j + 2
+        elif mn is not None and 10 <= mn[0] < 60 and not toks[j].endswith(("st", "nd", "rd")):
+            mins, j = mn[0], j + mn[1]
+        nxt = toks[j] if j < len(toks) else ""
+        ampm = nxt if nxt in ("am", "pm") else None
+        prev = toks[i - 1] if i else ""
+        anchored = (
+            ampm is not None
+            or nxt == "oclock"
+            or (
+                nxt == "in" and toks[j + 1 : j + 3][-1:] and toks[j + 1 : j + 3][-1] in PARTS_OF_DAY
+            )
+            or prev in ("at", "around", "about", "by", "after", "before", "till", "until")
+            or (expect and len(toks) <= 6)
+        )
+        if not anchored or (prev == "the" and not ampm):
+            continue
+        hh = _hour_for(n[0], ampm, pod)
+        if hh is not None and mins < 60:
+            return f"{hh:02d}:{mins:02d}"
+    return None
+
+
+def spoken_date(d: date) -> str:
+    """ "Tuesday, March 3" for TTS (no year unless needed by the caller's context)."""
+    return f"{d.strftime('%A')}, {d.strftime('%B')} {d.day}"
+
+
+def spoken_time(hhmm: str) -> str:
+    h, m = (int(x) for x in hhmm.split(":"))
+    if (h, m) == (12, 0):
+        return "noon"
+    suffix = "AM" if h < 12 else "PM"
+    h12 = h % 12 or 12
+    return f"{h12} {suffix}" if m == 0 else f"{h12}:{m:02d} {suffix}"

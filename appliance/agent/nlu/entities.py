@@ -1,0 +1,328 @@
+"""Deterministic entity extractors: name, phone, vocab, reference, free text, dates and times.
+
+``extract_entities`` looks for every entity a workflow declares. ``expect`` names the entity the
+agent just asked for; answers to a direct question are read more permissively ("Maria Lopez",
+"three thirty", the whole utterance as a message). Values are normal forms: ISO dates, 24 h
+times, E.164 phones, canonical vocab values; ``invalid`` reports recognisable-but-bad values
+(e.g. a phone number of the wrong length) so the policy can ask again.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from functools import lru_cache
+from dataclasses import dataclass, field
+from datetime import date
+
+import phonenumbers
+
+from appliance.agent.nlu.dates import (
+    extract_date,
+    extract_date_of_birth,
+    extract_time,
+    part_of_day,
+)
+from appliance.agent.nlu.text import UNITS, clean, digit_runs, fuzzy_equal, normalize, sound_key
+from appliance.agent.workflow import EntitySpec, EntityType
+
+_NAME_TRIGGERS = re.compile(
+    r"\b(?:my name is|my name's|name is|name's|this is|it's|its|i'm|i am|it is|"
+    r"booked under|under the name|under)\s+(.+)"
+)
+_NAME_STOP = frozenset(
+    [
+        "a",
+        "an",
+        "and",
+        "the",
+        "i",
+        "me",
+        "my",
+        "we",
+        "our",
+        "you",
+        "your",
+        "calling",
+        "call",
+        "ringing",
+        "phoning",
+        "here",
+        "just",
+        "trying",
+        "to",
+        "from",
+        "at",
+        "with",
+        "about",
+        "for",
+        "on",
+        "in",
+        "is",
+        "was",
+        "phone",
+        "number",
+        "please",
+        "thanks",
+        "thank",
+        "yes",
+        "yeah",
+        "no",
+        "not",
+        "looking",
+        "interested",
+        "having",
+        "wondering",
+        "hoping",
+        "going",
+        "gonna",
+        "wanting",
+        "want",
+        "need",
+        "calling",
+        "would",
+        "could",
+        "can",
+        "could",
+        "like",
+        "sure",
+        "okay",
+        "ok",
+        "well",
+        "so",
+        "um",
+        "uh",
+        "hi",
+        "hello",
+        "hey",
+        "sorry",
+        "good",
+        "fine",
+        "really",
+        "still",
+        "also",
+        "again",
+        "booked",
+        "appointment",
+        "today",
+        "tomorrow",
+        "afraid",
+        "sick",
+        "ill",
+        "new",
+        "patient",
+        "doctor",
+        "dr",
+        "mr",
+        "mrs",
+        "ms",
+        "miss",
+        "calling",
+        "speaking",
+        "ridiculous",
+        "terrible",
+        "awful",
+        "urgent",
+        "important",
+        "crazy",
+        "unacceptable",
+        "insane",
+        "frustrating",
+        "annoying",
+        "confusing",
+        "wrong",
+        "great",
+        "weird",
+        "strange",
+        "very",
+        "taking",
+        "going",
+        "getting",
+        "being",
+        "about",
+        "regarding",
+        "concerning",
+        "outrageous",
+        "useless",
+        "joke",
+    ]
+)
+_NAME_WORD = re.compile(r"[a-z][a-z'-]*[a-z]|[a-z]")
+_SPELL_RE = re.compile(r"\b((?:[a-z] ){2,}[a-z])\b")
+_EMAIL_RE = re.compile(r"\S+@\S+")
+_PHONEISH_RE = re.compile(r"(?:\+?\d[\d\s().-]{6,}\d)")
+
+
+@dataclass(frozen=True, slots=True)
+class Extraction:
+    values: dict[str, str] = field(default_factory=dict)
+    invalid: dict[str, str] = field(default_factory=dict)
+
+
+def _title(words: list[str]) -> str:
+    return " ".join(w[:1].upper() + w[1:] if "'" not in w else w.title() for w in words)
+
+
+def extract_name(text: str, expect: bool = False) -> str | None:
+    """A caller's name after "my name is", "this is", "I'm"...; spelled letters are joined.
+
+    With ``expect`` (the agent just asked for a name) a short bare answer is taken as the name.
+    """
+    t = clean(text)
+    t = _SPELL_RE.sub(lambda m: m.group(1).replace(" ", ""), t)
+    m = _NAME_TRIGGERS.search(t)
+    words: list[str] = []
+    if m:
+        for w in m.group(1).split():
+            if w in _NAME_STOP or not _NAME_WORD.fullmatch(w) or w in UNITS:
+                break
+            words.append(w)
+            if len(words) == 3:
+                break
+    if not words and expect:
+        toks = [w for w in normalize(t).split() if w not in ("yes", "yeah", "sure", "it's", "its")]
+        toks = [w for w in toks if w not in ("my", "name", "is", "it", "the", "please", "thanks")]
+        if 1 <= len(toks) <= 4 and all(_NAME_WORD.fullmatch(w) and w not in _NAME_STOP for w in toks):
+            words = toks[:3]
+    if not words:
+        return None
+    # "smith s m i t h" -> spelled form repeats the word: keep one.
+    dedup: list[str] = []
+    for w in words:
+        if not dedup or dedup[-1] != w:
+            dedup.append(w)
+    return _title(dedup)
+
+
+def extract_phone(text: str, region: str, strict: bool) -> tuple[str | None, bool]:
+    """(E.164 or None, saw_number). ``saw_number`` with None means a number was recognisably
+    spoken but is not a possible/valid one for ``region``."""
+    t = clean(text)
+    plus = bool(re.search(r"(?:^|\s)(?:\+|plus )", text.lower()))
+    runs = [r for r in digit_runs(t) if len(r) >= 7]
+    if not runs:
+        return None, False
+    digits = max(runs, key=len)
+    try:
+        num = phonenumbers.parse(("+" if plus else "") + digits, None if plus else region)
+    except phonenumbers.NumberParseException:
+        return None, True
+    ok = phonenumbers.is_valid_number(num) if strict else phonenumbers.is_possible_number(num)
+    if not ok:
+        return None, True
+    return phonenumbers.format_number(num, phonenumbers.PhoneNumberFormat.E164), True
+
+
+_TERMS: dict[int, tuple[EntitySpec, list[tuple[str, str]]]] = {}
+
+
+def _vocab_terms(spec: EntitySpec) -> list[tuple[str, str]]:
+    cached = _TERMS.get(id(spec))
+    if cached is not None and cached[0] is spec:
+        return cached[1]
+    terms = []
+    for canon, syns in spec.values.items():
+        for s in (canon.replace("_", " "), *syns):
+            terms.append((normalize(s), canon))
+    out = sorted(terms, key=lambda t: -len(t[0]))
+    _TERMS[id(spec)] = (spec, out)
+    return out
+
+
+def extract_vocab(text: str, spec: EntitySpec) -> str | None:
+    """Canonical vocab value: exact phrase match (longest first), then a fuzzy token match
+    (difflib ratio ≥ 0.84, words of 4+ letters) to survive ASR misspellings."""
+    t = f" {normalize(text)} "
+    for term, canon in _vocab_terms(spec):
+        if term and f" {term} " in t:
+            return canon
+    words = [w for w in t.split() if len(w) >= 4]
+    best: tuple[float, str] | None = None
+    for term, canon in _vocab_terms(spec):
+        if " " in term or len(term) < 4:
+            continue
+        for w in words:
+            if fuzzy_equal(w, term):
+                r = difflib.SequenceMatcher(None, sound_key(w), sound_key(term)).ratio()
+                if best is None or r > best[0]:
+                    best = (r, canon)
+    return best[1] if best else None
+
+
+def extract_reference(text: str, spec: EntitySpec, expect: bool = False) -> str | None:
+    """Ticket/account reference: ``prefix`` + digits ("ticket one oh four two" -> T-1042)."""
+    t = clean(text)
+    if not expect and not re.search(r"\b(ticket|case|reference|number|ref|account|t)\b", t):
+        return None
+    t = re.sub(r"\bt(\d)", r"t \1", t)
+    for run in digit_runs(t):
+        if spec.min_digits <= len(run) <= spec.max_digits:
+            return f"{spec.prefix}{run}"
+    return None
+
+
+def extract_text(text: str, spec: EntitySpec, expect: bool = False) -> str | None:
+    """Free text: a pattern's group, or (when asked directly) the utterance itself."""
+    t = clean(text)
+    for p in spec.patterns:
+        m = re.search(p, t)
+        if m and m.group(1).strip():
+            return " ".join(m.group(1).split()[: spec.max_words]).strip(" .,")
+    if expect:
+        words = normalize(text).split()
+        while words and words[0] in ("yes", "yeah", "sure", "it's", "its", "so", "well", "okay"):
+            words = words[1:]
+        if words:
+            return " ".join(words[: spec.max_words])
+    return None
+
+
+def redact(text: str) -> str:
+    """Minimise free text for records: drop e-mail addresses and phone-like digit runs."""
+    t = _EMAIL_RE.sub("[email]", text)
+    t = _PHONEISH_RE.sub("[number]", t)
+    return re.sub(r"\b(?:(?:" + "|".join(UNITS) + r")\s+){6,}", "[number] ", t)
+
+
+def extract_entities(
+    text: str,
+    entities: dict[str, EntitySpec],
+    today: date,
+    region: str,
+    expect: str | None = None,
+) -> Extraction:
+    """Every declared entity found in ``text``; ``expect`` is the entity just asked for."""
+    values: dict[str, str] = {}
+    invalid: dict[str, str] = {}
+    for name, spec in entities.items():
+        asked = expect == name
+        v: str | None = None
+        match spec.type:
+            case EntityType.name:
+                v = extract_name(text, asked)
+            case EntityType.phone:
+                v, saw = extract_phone(text, region, spec.strict)
+                if v is None and saw:
+                    invalid[name] = "not a valid phone number"
+            case EntityType.date:
+                d = extract_date(text, today)
+                v = d.isoformat() if d and d >= today else None
+                pod = part_of_day(text)
+                if pod:
+                    values["part_of_day"] = pod
+            case EntityType.date_of_birth:
+                d = extract_date_of_birth(text, today)
+                v = d.isoformat() if d else None
+            case EntityType.time:
+                v = extract_time(text, expect=asked)
+            case EntityType.vocab:
+                v = extract_vocab(text, spec)
+            case EntityType.reference:
+                v = extract_reference(text, spec, asked)
+            case EntityType.text:
+                v = extract_text(text, spec, asked)
+                if v and spec.title_case:
+                    v = _title(v.split())
+        if v:
+            values[name] = v
+    return Extraction(values, invalid)

@@ -1,0 +1,118 @@
+"""Score the understander on a labelled utterance file (for tests and ``appliance bench nlu``).
+
+File format (YAML list): ``{text, intent, entities?: {name: normal form}, escalate?: emergency|
+human, signals?: [..]}``. ``intent: null`` items only check signals (e.g. anger). Figures:
+intent accuracy, entity accuracy (per expected value), escalation correctness (the signal that
+forces emergency/human handling fired), signal recall, and per-utterance latency p50/p95.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+
+from appliance.agent.nlu.signals import Signal
+from appliance.agent.nlu.understand import Understander
+
+
+@dataclass
+class Report:
+    workflow: str
+    n: int = 0
+    intent_total: int = 0
+    intent_correct: int = 0
+    entity_total: int = 0
+    entity_correct: int = 0
+    escalation_total: int = 0
+    escalation_correct: int = 0
+    signal_total: int = 0
+    signal_correct: int = 0
+    latencies_ms: list[float] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    @staticmethod
+    def _ratio(a: int, b: int) -> float:
+        return a / b if b else 1.0
+
+    @property
+    def intent_accuracy(self) -> float:
+        return self._ratio(self.intent_correct, self.intent_total)
+
+    @property
+    def entity_accuracy(self) -> float:
+        return self._ratio(self.entity_correct, self.entity_total)
+
+    @property
+    def escalation_accuracy(self) -> float:
+        return self._ratio(self.escalation_correct, self.escalation_total)
+
+    @property
+    def signal_recall(self) -> float:
+        return self._ratio(self.signal_correct, self.signal_total)
+
+    def percentile(self, q: float) -> float:
+        return float(np.percentile(self.latencies_ms, q)) if self.latencies_ms else 0.0
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "workflow": self.workflow,
+            "utterances": self.n,
+            "intent_accuracy": round(self.intent_accuracy, 4),
+            "entity_accuracy": round(self.entity_accuracy, 4),
+            "escalation_accuracy": round(self.escalation_accuracy, 4),
+            "signal_recall": round(self.signal_recall, 4),
+            "latency_p50_ms": round(self.percentile(50), 3),
+            "latency_p95_ms": round(self.percentile(95), 3),
+        }
+
+
+def load_labelled(path: Path) -> list[dict[str, Any]]:
+    items = yaml.safe_load(path.read_text(encoding="utf-8"))
+    if not isinstance(items, list):
+        raise ValueError(f"{path}: expected a list of labelled utterances")
+    return items
+
+
+def evaluate(nlu: Understander, items: list[dict[str, Any]], today: date) -> Report:
+    rep = Report(nlu.workflow.name)
+    _ = [nlu.understand(i["text"], today) for i in items[:3]]  # warm caches
+    escalation_signal = {"emergency": Signal.emergency, "human": Signal.human}
+    for item in items:
+        t0 = time.perf_counter()
+        u = nlu.understand(item["text"], today)
+        rep.latencies_ms.append((time.perf_counter() - t0) * 1000)
+        rep.n += 1
+        want = item.get("intent")
+        if want is not None:
+            rep.intent_total += 1
+            if u.intent == want and u.confidence >= nlu.workflow.rules.min_confidence:
+                rep.intent_correct += 1
+            else:
+                rep.errors.append(f"intent {item['text']!r}: want {want}, got {u.intent} "
+                                  f"({u.confidence:.2f})")
+        for k, v in (item.get("entities") or {}).items():
+            rep.entity_total += 1
+            if u.entities.get(k) == v:
+                rep.entity_correct += 1
+            else:
+                rep.errors.append(f"entity {k} {item['text']!r}: want {v}, got "
+                                  f"{u.entities.get(k)}")
+        if esc := item.get("escalate"):
+            rep.escalation_total += 1
+            if escalation_signal[esc] in u.signals:
+                rep.escalation_correct += 1
+            else:
+                rep.errors.append(f"escalation {esc} missed: {item['text']!r}")
+        for s in item.get("signals") or ():
+            rep.signal_total += 1
+            if Signal(s) in u.signals:
+                rep.signal_correct += 1
+            else:
+                rep.errors.append(f"signal {s} missed: {item['text']!r}")
+    return rep

@@ -1,0 +1,171 @@
+"""Rule-based signals checked before intent classification: they decide escalation and safety.
+
+Each detector is a phrase or regex match on normalised text, so a QA engineer can see exactly
+why a turn escalated. Signals win over the statistical classifier.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from enum import StrEnum
+
+from appliance.agent.nlu.text import normalize
+
+
+class Signal(StrEnum):
+    empty = "empty"
+    hallucination = "hallucination"
+    emergency = "emergency"
+    human = "human"
+    anger = "anger"
+    injection = "injection"
+    medical_advice = "medical_advice"
+
+
+# Whisper's well-known outputs on silence/noise; never acted upon.
+HALLUCINATIONS = frozenset(
+    normalize(p)
+    for p in (
+        "thank you for watching",
+        "thanks for watching",
+        "please subscribe",
+        "like and subscribe",
+        "subscribe to my channel",
+        "see you in the next video",
+        "music",
+        "applause",
+        "silence",
+        "blank audio",
+        "inaudible",
+        "you",
+        "bye bye bye",
+        "subtitles by the amara org community",
+        "transcription by castingwords",
+        "thank you thank you",
+        ".",
+        "...",
+    )
+)
+_INJECTION = re.compile(
+    r"\b(ignore|disregard|forget|override|bypass) (all |any |the |your |my |previous |prior |"
+    r"earlier |above )*(instructions?|rules?|prompts?|programming|guidelines|system)\b"
+    r"|\bsystem prompt\b|\bdeveloper mode\b|\bjailbreak\b|\bdo anything now\b"
+    r"|\byou are now\b|\bact as (an? )?(admin|administrator|developer|doctor|different)\b"
+    r"|\bpretend (to be|you are|you're)\b|\bnew instructions\b"
+    r"|\b(last|previous|prior|other|another|earlier) (caller|callers|patient|patients|customer|"
+    r"customers|client|clients|person)('s|s')?\b.*\b(details|data|info|information|number|"
+    r"numbers|name|names|address|records?|said|say|ticket|appointments?)\b"
+    r"|\b(read|tell|give|show) me (the |all |someone else's |somebody else's )"
+    r"(caller|patient|customer|client|database|records|list)"
+    r"|\b(names?|numbers?|details|info|information|records?|data|addresses?) (of|for|from) "
+    r"(your |the |any |all )?(other|previous|last|another|earlier) (callers?|patients?|"
+    r"customers?|clients?)\b"
+    r"|\bsomeone else's (ticket|appointment|details|records?|number)\b"
+)
+_MEDICAL = re.compile(
+    r"\bshould i (take|stop taking|double|increase|be worried)\b"
+    r"|\bhow (much|many) (\w+ )?(should i|can i|do i) take\b"
+    r"|\bwhat (dose|dosage|medicine|medication|pills?) (should|can|do)\b"
+    r"|\bis it (safe|ok|okay|normal) (to|if|that)\b"
+    r"|\b(side effects?|interaction|overdose on)\b.*\?*"
+    r"|\bdo i need (antibiotics|stitches|to go to the hospital|a prescription for)\b"
+    r"|\bwhat (is|could) (wrong with|causing) (me|my)\b"
+    r"|\bdiagnos(e|is)\b"
+)
+_YES = frozenset(
+    [
+        "yes",
+        "yeah",
+        "yep",
+        "yup",
+        "yea",
+        "ya",
+        "sure",
+        "correct",
+        "right",
+        "ok",
+        "okay",
+        "alright",
+        "perfect",
+        "absolutely",
+        "definitely",
+        "affirmative",
+        "exactly",
+        "great",
+        "fine",
+    ]
+)
+_YES_PHRASES = (
+    "that's right",
+    "that is right",
+    "that's correct",
+    "go ahead",
+    "please do",
+    "sounds good",
+    "do it",
+    "yes please",
+    "that works",
+    "book it",
+    "that's it",
+    "that's fine",
+    "uh huh",
+    "mm hmm",
+)
+_NO = frozenset(["no", "nope", "nah", "wrong", "incorrect", "negative"])
+_NO_PHRASES = (
+    "not right",
+    "that's wrong",
+    "not quite",
+    "don't",
+    "do not",
+    "no thanks",
+    "not really",
+    "not correct",
+    "change it",
+    "that's not",
+    "nothing else",
+    "that's all",
+    "that is all",
+    "i'm good",
+    "i'm fine",
+    "all set",
+    "i'm all set",
+)
+
+
+def phrase_hit(text: str, phrases: Iterable[str]) -> str | None:
+    """The first phrase found in normalised ``text`` on word boundaries."""
+    t = f" {normalize(text)} "
+    for p in phrases:
+        n = normalize(p)
+        if n and f" {n} " in t:
+            return p
+    return None
+
+
+def is_hallucination(text: str) -> bool:
+    n = normalize(text)
+    return n in HALLUCINATIONS or (bool(text.strip()) and not re.search(r"[a-z0-9]", n))
+
+
+def is_injection(text: str) -> bool:
+    return bool(_INJECTION.search(normalize(text)))
+
+
+def asks_medical_advice(text: str) -> bool:
+    return bool(_MEDICAL.search(normalize(text)))
+
+
+def yes_no(text: str) -> str | None:
+    """ "yes", "no" or None. A "no" phrase wins over a yes word ("no, that's not right")."""
+    n = normalize(text)
+    padded = f" {n} "
+    toks = n.split()
+    if any(f" {p} " in padded for p in _NO_PHRASES) or (toks and toks[0] in _NO):
+        return "no"
+    if any(t in _NO for t in toks[:3]):
+        return "no"
+    if any(f" {p} " in padded for p in _YES_PHRASES) or any(t in _YES for t in toks[:3]):
+        return "yes"
+    return None

@@ -1,0 +1,224 @@
+"""Text normalisation and spoken-number parsing shared by the classifier and extractors.
+
+Transcripts arrive from STT with inconsistent casing, punctuation, fillers and numbers written
+either as digits or words ("five five five", "double five", "oh", "twenty three"). Everything
+here is pure and deterministic.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from functools import lru_cache
+
+FILLERS = frozenset(
+    [
+        "uh",
+        "uhh",
+        "um",
+        "umm",
+        "er",
+        "erm",
+        "ah",
+        "hmm",
+        "hm",
+        "mm",
+        "mhm",
+        "uhm",
+        "eh",
+        "like",
+        "well",
+        "so",
+        "okay",
+        "ok",
+        "oh",
+    ]
+)
+# "oh" is a filler in prose but a zero in digit runs; callers of ``normalize`` decide.
+_KEEP_FILLER = frozenset({"like", "well", "so", "okay", "ok", "oh"})
+
+UNITS = {
+    "zero": 0,
+    "oh": 0,
+    "o": 0,
+    "nought": 0,
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+}
+TEENS = {
+    "ten": 10,
+    "eleven": 11,
+    "twelve": 12,
+    "thirteen": 13,
+    "fourteen": 14,
+    "fifteen": 15,
+    "sixteen": 16,
+    "seventeen": 17,
+    "eighteen": 18,
+    "nineteen": 19,
+}
+TENS = {
+    "twenty": 20,
+    "thirty": 30,
+    "forty": 40,
+    "fourty": 40,
+    "fifty": 50,
+    "sixty": 60,
+    "seventy": 70,
+    "eighty": 80,
+    "ninety": 90,
+}
+ORDINALS = {
+    "first": 1,
+    "second": 2,
+    "third": 3,
+    "fourth": 4,
+    "fifth": 5,
+    "sixth": 6,
+    "seventh": 7,
+    "eighth": 8,
+    "ninth": 9,
+    "tenth": 10,
+    "eleventh": 11,
+    "twelfth": 12,
+    "thirteenth": 13,
+    "fourteenth": 14,
+    "fifteenth": 15,
+    "sixteenth": 16,
+    "seventeenth": 17,
+    "eighteenth": 18,
+    "nineteenth": 19,
+    "twentieth": 20,
+    "thirtieth": 30,
+}
+REPEATS = {"double": 2, "triple": 3}
+
+_APOS = str.maketrans({"\u2019": "'", "\u2018": "'", "`": "'"})
+_PUNCT_RE = re.compile(r"[^\w\s':/+\-]")
+_SPACE_RE = re.compile(r"\s+")
+
+
+@lru_cache(maxsize=8192)
+def clean(text: str) -> str:
+    """Lowercase, unify apostrophes, drop punctuation (keeping ' : / + -), squeeze spaces."""
+    t = text.translate(_APOS).lower()
+    t = _PUNCT_RE.sub(" ", t)
+    t = re.sub(r"(?<![\w])-|-(?![\w])", " ", t)
+    return _SPACE_RE.sub(" ", t).strip()
+
+
+@lru_cache(maxsize=8192)
+def normalize(text: str) -> str:
+    """``clean`` plus removal of pure disfluencies (uh, um, er…) and stutter repeats."""
+    out: list[str] = []
+    for tok in clean(text).split():
+        if tok in FILLERS and tok not in _KEEP_FILLER:
+            continue
+        if out and out[-1] == tok and not tok.isdigit() and tok not in UNITS:
+            continue  # "i i want" -> "i want"
+        out.append(tok)
+    return " ".join(out)
+
+
+def digit_runs(text: str) -> list[str]:
+    """Digit strings spoken or written in ``text``, separators between digits ignored.
+
+    "five five five, one two three" -> ["555123"]; "double five" -> "55"; "oh" -> "0";
+    "twenty three" -> "23"; "five hundred" -> "500". Runs are split by non-number words.
+    """
+    tokens = re.findall(r"[a-z]+|\d+", clean(text).replace("-", " "))
+    runs: list[str] = []
+    cur: list[str] = []
+    repeat = 1
+    i = 0
+
+    def flush() -> None:
+        nonlocal cur
+        if cur:
+            runs.append("".join(cur))
+        cur = []
+
+    while i < len(tokens):
+        tok = tokens[i]
+        nxt = tokens[i + 1] if i + 1 < len(tokens) else ""
+        if tok.isdigit():
+            cur.append(tok * repeat)
+            repeat = 1
+        elif tok in REPEATS and (nxt in UNITS or nxt.isdigit()):
+            repeat = REPEATS[tok]
+        elif tok in ("o", "oh") and not cur and not (nxt in UNITS or nxt.isdigit()):
+            flush()  # a lone "oh" interjection, not a zero
+        elif tok in UNITS:
+            cur.append(str(UNITS[tok]) * repeat)
+            repeat = 1
+            if nxt == "hundred":
+                cur[-1] = cur[-1] + "00"
+                i += 1
+        elif tok in TEENS:
+            cur.append(str(TEENS[tok]))
+            if nxt == "hundred":
+                cur[-1] = cur[-1] + "00"
+                i += 1
+        elif tok in TENS:
+            if nxt in UNITS and nxt not in ("o", "oh", "zero"):
+                cur.append(str(TENS[tok] + UNITS[nxt]))
+                i += 1
+            else:
+                cur.append(str(TENS[tok]))
+        elif tok == "thousand" and cur:
+            cur[-1] = cur[-1] + "000"
+        elif tok in ("and", "dash", "hyphen", "point") and cur:
+            pass
+        else:
+            flush()
+        i += 1
+    flush()
+    return runs
+
+
+def small_number(tokens: list[str], i: int) -> tuple[int, int] | None:
+    """Parse a number 0-99 (digits, words, or ordinals) at ``tokens[i]``; (value, consumed)."""
+    if i >= len(tokens):
+        return None
+    tok = tokens[i]
+    m = re.fullmatch(r"(\d{1,2})(?:st|nd|rd|th)?", tok)
+    if m:
+        return int(m.group(1)), 1
+    nxt = tokens[i + 1] if i + 1 < len(tokens) else ""
+    if tok in TENS:
+        if nxt in UNITS and nxt not in ("o", "oh", "zero"):
+            return TENS[tok] + UNITS[nxt], 2
+        if nxt in ORDINALS and ORDINALS[nxt] < 10:
+            return TENS[tok] + ORDINALS[nxt], 2
+        return TENS[tok], 1
+    if tok in TEENS:
+        return TEENS[tok], 1
+    if tok in UNITS and tok != "o":
+        return UNITS[tok], 1
+    if tok in ORDINALS:
+        return ORDINALS[tok], 1
+    return None
+
+
+@lru_cache(maxsize=8192)
+def sound_key(word: str) -> str:
+    """A crude phonetic key for fuzzy matching ASR spellings ("farmacy" ~ "pharmacy")."""
+    w = word.lower().replace("ph", "f").replace("ck", "k")
+    w = re.sub(r"(.)\1+", r"\1", w)
+    return w[:-1] if len(w) > 4 and w.endswith("e") else w
+
+
+@lru_cache(maxsize=16384)
+def fuzzy_equal(a: str, b: str, threshold: float = 0.84) -> bool:
+    """True when two words (4+ letters) are near-identical after :func:`sound_key`."""
+    if len(a) < 4 or len(b) < 4:
+        return a == b
+    ka, kb = sound_key(a), sound_key(b)
+    return ka == kb or difflib.SequenceMatcher(None, ka, kb).ratio() >= threshold

@@ -1,0 +1,169 @@
+"""One entry point for understanding a caller utterance within a workflow's scope box.
+
+The same :class:`Understander` serves live calls (the policy) and ``appliance nlu`` (QA), so
+what QA sees is what a call does. Order of precedence, all explainable:
+empty/hallucination → emergency → human request → prompt injection → medical advice →
+(anger is a signal alongside the intent) → keyword+statistical intent classifier.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from datetime import date
+
+from appliance.agent.nlu.classifier import IntentClassifier
+from appliance.agent.nlu.entities import extract_entities
+from appliance.agent.nlu.signals import (
+    Signal,
+    asks_medical_advice,
+    is_hallucination,
+    is_injection,
+    phrase_hit,
+    yes_no,
+)
+from appliance.agent.nlu.text import normalize
+from appliance.agent.workflow import EntityType, MustNever, WorkflowSpec
+
+
+DEPARTMENT_CONFIDENCE = 0.6
+CALLBACK_PHRASES = ("call me back", "call back", "callback", "ring me", "call me later")
+
+
+@dataclass(frozen=True, slots=True)
+class Understanding:
+    """The result for one utterance. ``intent`` is None for empty/hallucinated input."""
+
+    text: str
+    intent: str | None
+    confidence: float
+    entities: dict[str, str] = field(default_factory=dict)
+    invalid: dict[str, str] = field(default_factory=dict)
+    signals: frozenset[Signal] = frozenset()
+    yes_no: str | None = None
+    ranking: tuple[tuple[str, float], ...] = ()
+    explanation: tuple[str, ...] = ()
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "text": self.text,
+            "intent": self.intent,
+            "confidence": self.confidence,
+            "entities": dict(self.entities),
+            "invalid": dict(self.invalid),
+            "signals": sorted(self.signals),
+            "yes_no": self.yes_no,
+            "ranking": [list(r) for r in self.ranking],
+            "explanation": list(self.explanation),
+        }
+
+
+class Understander:
+    """Built once per workflow (training takes tens of ms); ``understand`` is thread-safe."""
+
+    def __init__(self, workflow: WorkflowSpec, region: str = "US") -> None:
+        self.workflow = workflow
+        self.region = region
+        self.classifier = IntentClassifier(
+            {n: i.examples for n, i in workflow.intents.items()},
+            {n: i.keywords for n, i in workflow.intents.items()},
+        )
+        self._kind = {i.kind: n for n, i in workflow.intents.items()}
+        self._transfer_vocab = [
+            s
+            for i in workflow.intents.values()
+            if i.kind == "transfer"
+            for s in i.slots
+            if workflow.entities[s].type is EntityType.vocab
+        ]
+
+    def understand(self, text: str, today: date, expect: str | None = None) -> Understanding:
+        wf = self.workflow
+        esc = wf.escalation
+        if not normalize(text):
+            return Understanding(text, None, 0.0, signals=frozenset({Signal.empty}))
+        if is_hallucination(text):
+            return Understanding(
+                text,
+                None,
+                0.0,
+                signals=frozenset({Signal.hallucination}),
+                explanation=("known STT hallucination/noise: ignored",),
+            )
+        ext = extract_entities(text, wf.entities, today, self.region, expect)
+        signals: set[Signal] = set()
+        why: list[str] = []
+        forced: str | None = None
+        if esc.emergency is not None and (hit := phrase_hit(text, esc.emergency.phrases)):
+            signals.add(Signal.emergency)
+            why.append(f"emergency phrase '{hit}'")
+            forced = self._kind.get("emergency")
+        if forced is None and (hit := phrase_hit(text, wf.human_words())):
+            dept = next((s for s in self._transfer_vocab if s in ext.values), None)
+            if esc.fallback_intent and phrase_hit(text, CALLBACK_PHRASES):
+                why.append(f"human word '{hit}' in a callback request: not a transfer")
+            elif dept is None:
+                signals.add(Signal.human)
+                why.append(f"human request '{hit}'")
+                forced = self._kind.get("human")
+            else:
+                why.append(f"human word '{hit}' but {dept} named: routing")
+        if forced is None and is_injection(text):
+            signals.add(Signal.injection)
+            why.append("prompt-injection pattern: refused")
+            forced = self._kind.get("refuse")
+        if (
+            forced is None
+            and MustNever.medical_advice in wf.must_never
+            and asks_medical_advice(text)
+        ):
+            signals.add(Signal.medical_advice)
+            why.append("asks for medical advice: refused")
+            forced = self._kind.get("refuse")
+        if hit := phrase_hit(text, wf.anger_words()):
+            signals.add(Signal.anger)
+            why.append(f"anger/complaint '{hit}'")
+        pred = self.classifier.predict(text)
+        route = self._kind.get("transfer")
+        if forced is not None:
+            intent, conf = forced, 1.0
+        elif (
+            route is not None
+            and pred.confidence < wf.rules.min_confidence
+            and any(s in ext.values for s in self._transfer_vocab)
+        ):
+            intent, conf = route, DEPARTMENT_CONFIDENCE
+            why.append("a department was named: routing")
+        else:
+            intent, conf = pred.intent, pred.confidence
+            why += [f"keyword {h}" for h in pred.keywords]
+            why.append(f"nearest example '{pred.nearest}' ({pred.similarity:.2f})")
+        values = ext.values
+        if Signal.injection in signals:
+            values = {}  # nothing from an injection attempt is trusted or stored
+        return Understanding(
+            text=text,
+            intent=intent,
+            confidence=conf,
+            entities=values,
+            invalid=ext.invalid,
+            signals=frozenset(signals),
+            yes_no=yes_no(text),
+            ranking=pred.ranking,
+            explanation=tuple(why),
+        )
+
+
+_CACHE: dict[tuple[int, str], Understander] = {}
+_LOCK = threading.Lock()
+
+
+def understander_for(workflow: WorkflowSpec, region: str = "US") -> Understander:
+    """Process-wide cache: one trained classifier per loaded workflow object and region."""
+    key = (id(workflow), region)
+    with _LOCK:
+        u = _CACHE.get(key)
+        if u is None or u.workflow is not workflow:
+            u = Understander(workflow, region)
+            _CACHE[key] = u
+        return u

@@ -1,0 +1,598 @@
+"""The dialogue policy: a code-controlled state machine over one workflow's scope box.
+
+Flow per request: understand → fill slots one question at a time → read critical fields back
+→ call the tool (idempotency key from the runtime) → report only what the tool confirmed →
+"anything else?" → close. Escalation rules run before the flow on every turn: DTMF escape,
+emergencies, requests for a human, prompt injection, medical-advice requests, anger, repeated
+misunderstanding, repeated out-of-scope requests, tool and transfer failures. Silence is
+reprompted, then the call is closed politely. No LLM decides anything here; an optional
+phraser may only reword a reply (see :mod:`appliance.agent.phrasing`).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+from collections.abc import Callable, Sequence
+from datetime import date, datetime
+from enum import StrEnum
+from zoneinfo import ZoneInfo
+
+from appliance.agent.config import WorkflowConfig
+from appliance.agent.nlu import Signal, Understander, Understanding, understander_for
+from appliance.agent.nlu.dates import extract_time, spoken_date, spoken_time
+from appliance.agent.nlu.entities import redact
+from appliance.agent.nlu.signals import phrase_hit
+from appliance.agent.nlu.text import ORDINALS
+from appliance.agent.phrasing import Phraser, apply
+from appliance.agent.tools import ToolResult, Tools, idempotency_key
+from appliance.agent.types import AgentReply, CallerTurn, ToolCall
+from appliance.agent.workflow import EntityType, IntentSpec, WorkflowSpec
+
+log = logging.getLogger(__name__)
+
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_HHMM = re.compile(r"^\d{2}:\d{2}$")
+EMERGENCY_MIN_CONFIDENCE = 0.8
+_CLOSING = ("bye", "goodbye", "good bye", "that's everything", "that's all", "nothing else")
+_WANTS_TRANSFER = ("transfer", "staff", "person", "someone", "human", "put me through")
+_WANTS_MESSAGE = ("message", "call back", "callback", "call me", "ring me")
+
+
+class State(StrEnum):
+    idle = "idle"
+    filling = "filling"
+    choosing = "choosing"
+    confirming = "confirming"
+    changing = "changing"
+    anything_else = "anything_else"
+    offer_callback = "offer_callback"  # after a failed transfer
+    tool_fallback = "tool_fallback"  # after a tool failure: transfer or message?
+    offer_transfer = "offer_transfer"  # after not_found
+    transferring = "transferring"
+    closed = "closed"
+
+
+class WorkflowConversation:
+    """One call's dialogue (implements :class:`appliance.agent.types.Conversation`).
+
+    ``clock`` returns an aware ``datetime``; relative dates resolve in ``config.timezone``.
+    ``call_id`` seeds tool idempotency keys (a UUID when omitted). Not thread-safe: the
+    runtime drives one conversation from one worker thread.
+    """
+
+    def __init__(
+        self,
+        workflow: WorkflowSpec,
+        config: WorkflowConfig,
+        clock: Callable[[], datetime],
+        tools: Tools,
+        phraser: Phraser | None = None,
+        *,
+        call_id: str | None = None,
+        understander: Understander | None = None,
+    ) -> None:
+        self.wf = workflow
+        self.config = config
+        self.clock = clock
+        self.tools = tools
+        self.phraser = phraser
+        self.call_id = call_id or uuid.uuid4().hex
+        self.nlu = understander or understander_for(workflow, config.phone_region)
+        self._tz = ZoneInfo(config.timezone)
+        self.state = State.idle
+        self.intent: str | None = None
+        self.slots: dict[str, str] = {}
+        self.known: dict[str, str] = {}  # name/phone the caller gave on this call
+        self.pending: str | None = None
+        self.offered: list[str] = []
+        self.question = ""
+        self.misunderstandings = 0
+        self.out_of_scope = 0
+        self.silences = 0
+        self.reasks = 0
+        self._calls: list[ToolCall] = []
+
+    # ------------------------------------------------------------------ protocol
+
+    def greeting(self) -> AgentReply:
+        return self._say("greeting")
+
+    def on_silence(self) -> AgentReply:
+        if self.state in (State.closed, State.transferring):
+            return AgentReply(say="", action="listen")
+        self.silences += 1
+        if self.silences > self.config.silence_reprompts:
+            return self._close("silence_goodbye", reason="silence")
+        return self._say("silence_reprompt", keep_question=True)
+
+    def on_transfer_failed(self, code: int) -> AgentReply:
+        log.info("transfer failed with %s in call %s", code, self.call_id)
+        if self.intent == "__emergency__":
+            return self._close("emergency_instruct", reason="emergency_transfer_failed")
+        if self.wf.escalation.fallback_intent:
+            self.state = State.offer_callback
+            return self._say("transfer_failed")
+        self.state = State.anything_else
+        return self._say("fallback_declined")
+
+    def on_turn(self, turn: CallerTurn) -> AgentReply:
+        self._calls = []
+        if self.state is State.closed:
+            return AgentReply(say="", action="hangup", reason="closed")
+        esc = self.wf.escalation
+        if esc.dtmf in turn.dtmf:
+            return self._transfer_human("dtmf_" + esc.dtmf)
+        u = self.nlu.understand(turn.text, self._today(), expect=self.pending)
+        if u.intent is None:  # empty transcript or STT hallucination: never acted on
+            return self.on_silence()
+        self.silences = 0
+        if Signal.emergency in u.signals:
+            return self._emergency()
+        if Signal.human in u.signals:
+            return self._transfer_human("caller_requested_human")
+        if Signal.injection in u.signals:
+            return self._refuse("refuse_injection", "prompt_injection")
+        if Signal.medical_advice in u.signals:
+            return self._refuse("refuse_medical_advice", "medical_advice")
+        if Signal.anger in u.signals and esc.on_anger == "transfer":
+            return self._transfer_human("caller_upset", prompt="escalate_anger")
+        handler = {
+            State.filling: self._on_fill,
+            State.changing: self._on_change,
+            State.choosing: self._on_choose,
+            State.confirming: lambda u: self._on_confirm(u, turn),
+            State.anything_else: self._on_anything_else,
+            State.offer_callback: self._on_offer_callback,
+            State.tool_fallback: self._on_tool_fallback,
+            State.offer_transfer: self._on_offer_transfer,
+        }.get(self.state, self._on_intent)
+        return handler(u)
+
+    # ------------------------------------------------------------------ states
+
+    def _on_intent(self, u: Understanding) -> AgentReply:
+        if u.confidence < self.wf.rules.min_confidence or u.intent is None:
+            return self._misunderstood("clarify")
+        spec = self.wf.intents[u.intent]
+        self.misunderstandings = 0
+        if spec.kind == "refuse":
+            return self._refuse("out_of_scope", "out_of_scope")
+        if spec.kind == "human":
+            return self._transfer_human("caller_requested_human")
+        if spec.kind == "emergency":
+            # Emergencies normally arrive as phrase signals; a statistical guess alone must
+            # be confident, otherwise ask again rather than alarm the caller.
+            if u.confidence < EMERGENCY_MIN_CONFIDENCE:
+                return self._misunderstood("clarify")
+            return self._emergency()
+        if spec.kind == "answer":
+            self.intent = u.intent
+            self.state = State.anything_else
+            return self._reply(f"{spec.answer} {self._t('anything_else')}")
+        return self._start(u.intent, u)
+
+    def _start(self, intent: str, u: Understanding | None) -> AgentReply:
+        spec = self.wf.intents[intent]
+        self.intent = intent
+        fields = (*spec.slots, *spec.optional)
+        self.slots = {k: v for k, v in self.known.items() if k in fields}
+        if u is not None:
+            self._absorb(u, spec)
+        return self._next_step()
+
+    def _absorb(self, u: Understanding, spec: IntentSpec) -> bool:
+        changed = False
+        for k in (*spec.slots, *spec.optional, "part_of_day"):
+            v = u.entities.get(k)
+            if v and self.slots.get(k) != v:
+                self.slots[k] = v
+                changed = changed or k != "part_of_day"
+                if k in ("name", "phone"):
+                    self.known[k] = v  # the caller said it on this call
+        return changed
+
+    def _next_step(self) -> AgentReply:
+        spec = self._spec()
+        missing = next((s for s in spec.slots if s not in self.slots), None)
+        if spec.availability and "date" in self.slots and missing in (None, "time"):
+            offer = self._check_availability(spec)
+            if offer is not None:
+                return offer
+        if missing is not None:
+            self.state = State.filling
+            self.pending = missing
+            return self._say(f"ask_{missing}", intent=self.intent)
+        self.pending = None
+        if spec.kind == "transfer":
+            return self._route(spec)
+        if spec.confirm and self.wf.rules.confirm_before_action:
+            self.state = State.confirming
+            self.reasks = 0
+            return self._say("confirm", intent=self.intent, critical=spec.confirm)
+        return self._execute()
+
+    def _check_availability(self, spec: IntentSpec) -> AgentReply | None:
+        assert spec.availability is not None
+        args = {"date": self.slots["date"]}
+        if "time" not in self.slots and self.slots.get("part_of_day"):
+            args["part_of_day"] = self.slots["part_of_day"]
+        res = self._tool(spec.availability, args)
+        if not res.ok:
+            return None  # no availability view: ask/confirm normally; the booking decides
+        free = list(res.data.get("slots", []))
+        if "time" in self.slots:
+            if self.slots["time"] in free:
+                return None
+            want = self.slots.pop("time")
+            if not free:
+                return self._no_slots()
+            near = sorted(free, key=lambda s: abs(_mins(s) - _mins(want)))[:3]
+            return self._offer(near, "slot_unavailable", time=spoken_time(want))
+        if not free:
+            return self._no_slots()
+        return self._offer(free[:3], "choose_slot")
+
+    def _no_slots(self) -> AgentReply:
+        day = self.slots.pop("date")
+        self.slots.pop("part_of_day", None)
+        self.state, self.pending = State.filling, "date"
+        return self._say("no_slots", date=spoken_date(date.fromisoformat(day)))
+
+    def _offer(self, options: list[str], key: str, **extra: str) -> AgentReply:
+        self.offered = sorted(options)
+        self.state, self.pending = State.choosing, "time"
+        spoken = [spoken_time(t) for t in self.offered]
+        joined = spoken[0] if len(spoken) == 1 else ", ".join(spoken[:-1]) + " or " + spoken[-1]
+        day = spoken_date(date.fromisoformat(self.slots["date"]))
+        return self._say(key, options=joined, date=day, **extra)
+
+    def _on_fill(self, u: Understanding) -> AgentReply:
+        spec = self._spec()
+        assert self.pending is not None
+        switch = u.intent if u.intent != self.intent else None
+        if (
+            switch
+            and self.pending not in u.entities
+            and u.confidence >= 0.85
+            and any(h.startswith("keyword ") for h in u.explanation)
+            and self.wf.intents[switch].kind in ("tool", "answer", "transfer")
+        ):
+            return self._on_intent(u)
+        self._absorb(u, spec)
+        if self.pending in u.invalid and self.pending not in self.slots:
+            return self._misunderstood("invalid_phone")
+        if self.pending not in self.slots:
+            return self._misunderstood("clarify_slot")
+        self.misunderstandings = 0
+        return self._next_step()
+
+    def _on_change(self, u: Understanding) -> AgentReply:
+        if self._absorb(u, self._spec()):
+            self.misunderstandings = 0
+            return self._next_step()
+        return self._misunderstood("change_what")
+
+    def _on_choose(self, u: Understanding) -> AgentReply:
+        pick = self._pick(u.text)
+        by_position = pick is not None and pick in self.offered and not u.entities.get("time")
+        if pick is None and u.entities.get("time"):
+            pick = u.entities["time"]
+        new_day = u.entities.get("date")
+        if not by_position and new_day and new_day != self.slots.get("date"):
+            self.slots["date"] = u.entities["date"]
+            self.slots.pop("time", None)
+            if pick:
+                self.slots["time"] = pick
+            return self._next_step()
+        if pick is None:
+            return self._misunderstood("clarify_slot")
+        self.slots["time"] = pick
+        self.misunderstandings = 0
+        return self._next_step()
+
+    def _pick(self, text: str) -> str | None:
+        words = text.lower().split()
+        if any(
+            w.strip(".,") in ("any", "anything", "whichever", "earliest", "first") for w in words
+        ):
+            return self.offered[0] if self.offered else None
+        for w in words:
+            n = ORDINALS.get(w.strip(".,"))
+            if n and n <= len(self.offered):
+                return self.offered[n - 1]
+        if "last" in words or "latest" in words:
+            return self.offered[-1] if self.offered else None
+        t = extract_time(text, expect=True)
+        if t is None:
+            return None
+        if t in self.offered:
+            return t
+        alt = f"{(int(t[:2]) + 12) % 24:02d}{t[2:]}"  # "nine thirty" heard as 21:30
+        return alt if alt in self.offered else t
+
+    def _on_confirm(self, u: Understanding, turn: CallerTurn) -> AgentReply:
+        spec = self._spec()
+        interrupted = turn.heard_fraction < self.wf.rules.barge_in_accept_fraction
+        changed = self._absorb(u, spec)
+        if changed:
+            self.misunderstandings = 0
+            return self._next_step()
+        if u.yes_no == "yes" and not interrupted:
+            return self._execute()
+        if u.yes_no == "no":
+            self.state = State.changing
+            return self._say("change_what")
+        self.reasks += 1
+        if self.reasks > 2:
+            return self._misunderstood("confirm_yes_no")
+        key = "confirm_reask" if interrupted else "confirm_yes_no"
+        return self._say(key, critical=spec.confirm, summary=self._summary(spec))
+
+    def _on_anything_else(self, u: Understanding) -> AgentReply:
+        if u.yes_no == "no" or phrase_hit(u.text, _CLOSING):
+            return self._close("goodbye", reason="completed")
+        if u.yes_no == "yes" and u.confidence < 0.8:
+            self.state = State.idle
+            return self._say("what_else")
+        self.state = State.idle
+        return self._on_intent(u)
+
+    def _on_offer_callback(self, u: Understanding) -> AgentReply:
+        if u.yes_no == "yes" or phrase_hit(u.text, _WANTS_MESSAGE):
+            assert self.wf.escalation.fallback_intent is not None
+            return self._start(self.wf.escalation.fallback_intent, u)
+        if u.yes_no == "no":
+            self.state = State.anything_else
+            return self._say("fallback_declined")
+        return self._misunderstood("transfer_failed")
+
+    def _on_tool_fallback(self, u: Understanding) -> AgentReply:
+        if phrase_hit(u.text, _WANTS_TRANSFER):
+            return self._transfer_human("tool_failure")
+        fb = self.wf.escalation.fallback_intent
+        if fb and (u.yes_no == "yes" or phrase_hit(u.text, _WANTS_MESSAGE)):
+            return self._start(fb, u)
+        if u.yes_no == "no":
+            self.state = State.anything_else
+            return self._say("fallback_declined")
+        return self._misunderstood("fallback_choice")
+
+    def _on_offer_transfer(self, u: Understanding) -> AgentReply:
+        if u.yes_no == "yes":
+            return self._transfer_human("record_not_found")
+        self.state = State.anything_else
+        return self._say("fallback_declined", question=None)
+
+    # ------------------------------------------------------------------ actions
+
+    def _execute(self) -> AgentReply:
+        spec = self._spec()
+        args = {k: v for k, v in self.slots.items() if k in (*spec.slots, *spec.optional)}
+        if "reason" in args:
+            args["reason"] = redact(args["reason"])[:300]
+        if spec.tools == ["helpdesk.create_ticket"]:
+            args["summary"] = f"{args.get('category', 'other')}: {args.get('reason', '')}"[:200]
+        data: dict[str, object] = {}
+        for tool in spec.tools:
+            res = self._tool(tool, args)
+            if not res.ok:
+                return self._tool_failed(tool, res)
+            data.update(res.data)
+        for k in ("name", "phone"):
+            if k in self.slots:
+                self.known[k] = self.slots[k]
+        extra = {k: str(v) for k, v in data.items() if isinstance(v, str | int)}
+        success = (
+            self._t("success", self.intent)
+            if "success" in spec.prompts
+            else self._t("done_generic")
+        )
+        critical = [*spec.confirm, *[k for k in ("reference",) if k in extra]]
+        if spec.after == "transfer" and spec.target:
+            self.state = State.transferring
+            return self._reply(
+                self._fmt(success, extra),
+                action="transfer",
+                target=spec.target,
+                reason=f"{self.intent}_handoff",
+                critical=critical,
+                ctx=extra,
+            )
+        self.state = State.anything_else
+        text = f"{self._fmt(success, extra)} {self._t('anything_else')}"
+        return self._reply(text, critical=critical, ctx=extra)
+
+    def _tool_failed(self, tool: str, res: ToolResult) -> AgentReply:
+        if res.error == "unavailable" and res.data.get("alternatives"):
+            want = self.slots.pop("time", "")
+            return self._offer(
+                list(res.data["alternatives"]),
+                "slot_unavailable",
+                time=spoken_time(want) if want else "that time",
+            )
+        if res.error == "not_found":
+            self.state = State.offer_transfer
+            return self._say("not_found")
+        log.warning("tool %s failed (%s) in call %s", tool, res.error, self.call_id)
+        fb = self.wf.escalation.fallback_intent
+        own = fb is not None and tool in self.wf.intents[fb].tools
+        if self.wf.escalation.on_tool_failure == "transfer" or own or fb is None:
+            return self._transfer_human("tool_failure", prompt="tool_failed_transfer")
+        self.state = State.tool_fallback
+        return self._say("tool_failed")
+
+    def _route(self, spec: IntentSpec) -> AgentReply:
+        target = spec.target
+        label = "staff"
+        for s in spec.slots:
+            es = self.wf.entities[s]
+            if es.type is EntityType.vocab and s in self.slots:
+                label = self.slots[s].replace("_", " ")
+                target = es.targets.get(self.slots[s], target)
+        self.state = State.transferring
+        text = self._fmt(self._t("transfer_target"), {"department": label})
+        return self._reply(
+            text,
+            action="transfer",
+            target=target or self.config.human_extension,
+            reason=f"{self.intent}:{label}",
+        )
+
+    def _transfer_human(self, reason: str, prompt: str = "transfer_human") -> AgentReply:
+        target = self.wf.intents["speak_to_human"].target or self.config.human_extension
+        self.state = State.transferring
+        return self._reply(self._fmt(self._t(prompt)), action="transfer", target=target, reason=reason)
+
+    def _emergency(self) -> AgentReply:
+        em = self.wf.escalation.emergency
+        self.intent = "__emergency__"
+        if em is not None and em.action == "instruct":
+            return self._close("emergency_instruct", reason="emergency")
+        self.state = State.transferring
+        return self._reply(
+            self._fmt(self._t("emergency_transfer")),
+            action="transfer",
+            target=self.config.human_extension,
+            reason="emergency",
+            critical=[self.config.emergency_number],
+        )
+
+    def _refuse(self, key: str, reason: str) -> AgentReply:
+        """Refuse and stay in scope; the Nth out-of-scope/refused request escalates."""
+        self.out_of_scope += 1
+        if self.out_of_scope >= self.wf.escalation.out_of_scope_limit:
+            return self._transfer_human(reason, prompt="escalate_out_of_scope")
+        if key == "out_of_scope" and self.state is State.idle:
+            return self._reply(self._fmt(self._t(key)), reason=reason, keep_question=True)
+        if key == "out_of_scope":
+            key = "refuse_injection"
+        text = f"{self._fmt(self._t(key))} {self.question}"
+        return self._reply(text, reason=reason, keep_question=True)
+
+    def _misunderstood(self, key: str) -> AgentReply:
+        self.misunderstandings += 1
+        if self.misunderstandings >= self.wf.escalation.max_misunderstandings:
+            return self._transfer_human(
+                "repeated_misunderstanding", prompt="escalate_misunderstanding"
+            )
+        spec = self._spec() if self.intent in self.wf.intents else None
+        summary = self._summary(spec) if spec is not None else ""
+        return self._say(key, keep_question=True, summary=summary)
+
+    def _close(self, key: str, reason: str) -> AgentReply:
+        self.state = State.closed
+        return self._reply(self._fmt(self._t(key)), action="hangup", reason=reason)
+
+    # ------------------------------------------------------------------ helpers
+
+    def _tool(self, name: str, args: dict[str, str]) -> ToolResult:
+        key = idempotency_key(self.call_id, name, args)
+        self._calls.append(ToolCall(name, dict(args)))
+        try:
+            return self.tools.call(name, args, key)
+        except Exception:
+            log.warning("tool %s raised in call %s", name, self.call_id, exc_info=True)
+            return ToolResult(False, error="exception")
+
+    def _today(self) -> date:
+        return self.clock().astimezone(self._tz).date()
+
+    def _spec(self) -> IntentSpec:
+        assert self.intent is not None
+        return self.wf.intents[self.intent]
+
+    def _t(self, key: str, intent: str | None = None) -> str:
+        if intent is not None and intent in self.wf.intents:
+            return self.wf.prompt(key, intent)
+        return self.wf.prompt(key)
+
+    def _spoken(self) -> dict[str, str]:
+        out = {}
+        for k, v in self.slots.items():
+            out[k] = _speak(v) if k != "phone" else _speak_phone(v)
+        return out
+
+    def _summary(self, spec: IntentSpec | None) -> str:
+        if spec is None:
+            return ""
+        sp = self._spoken()
+        return ", ".join(sp[k] for k in spec.confirm if k in sp)
+
+    def _fmt(self, template: str, extra: dict[str, str] | None = None) -> str:
+        ctx: dict[str, str] = {
+            "site_name": self.config.site_name,
+            "scope": self.wf.scope,
+            "emergency_number": self.config.emergency_number,
+            "question": self.question,
+            **self._spoken(),
+        }
+        for k, v in (extra or {}).items():
+            ctx[k] = _speak(v)
+        try:
+            return " ".join(template.format_map(ctx).split())
+        except (KeyError, IndexError, ValueError):
+            log.error("prompt %r needs a value this turn does not have", template)
+            return " ".join(template.split("{")[0].split()) or self._t("done_generic")
+
+    def _say(
+        self,
+        key: str,
+        intent: str | None = None,
+        critical: Sequence[str] = (),
+        keep_question: bool = False,
+        **extra: str,
+    ) -> AgentReply:
+        text = self._fmt(self._t(key, intent or self.intent), extra)
+        return self._reply(text, critical=critical, keep_question=keep_question)
+
+    def _reply(
+        self,
+        text: str,
+        action: str = "listen",
+        target: str | None = None,
+        reason: str | None = None,
+        critical: Sequence[str] = (),
+        ctx: dict[str, str] | None = None,
+        keep_question: bool = False,
+    ) -> AgentReply:
+        """Build the reply; remember its question (for reprompts) unless ``keep_question``."""
+        values = dict(self._spoken(), **{k: _speak(v) for k, v in (ctx or {}).items()})
+        crit = [values.get(c, c) for c in critical]
+        crit = [c for c in crit if c and c in text]
+        spoken = apply(self.phraser, text, crit, self.wf.rules.max_reply_words)
+        asked = [p for p in re.split(r"(?<=[.!?])\s+", text) if p.endswith("?")]
+        if asked and not keep_question:
+            self.question = asked[-1]
+        reply = AgentReply(
+            say=spoken,
+            action=action,  # type: ignore[arg-type]
+            target=target,
+            reason=reason,
+            intent=self.intent if self.intent in self.wf.intents else None,
+            entities=dict(self.slots),
+            tool_calls=tuple(self._calls),
+        )
+        if action == "transfer" and self.state is not State.closed:
+            self.state = State.transferring
+        return reply
+
+
+def _speak(v: str) -> str:
+    if _ISO_DATE.match(v):
+        return spoken_date(date.fromisoformat(v))
+    if _HHMM.match(v):
+        return spoken_time(v)
+    return v.replace("_", " ") if re.fullmatch(r"[a-z_]+", v) else v
+
+
+def _speak_phone(e164: str) -> str:
+    d = e164.lstrip("+")
+    if e164.startswith("+1") and len(d) == 11:
+        return f"{d[1:4]} {d[4:7]} {d[7:]}"
+    return " ".join(d[i : i + 3] for i in range(0, len(d), 3))
+
+
+def _mins(hhmm: str) -> int:
+    return int(hhmm[:2]) * 60 + int(hhmm[3:])

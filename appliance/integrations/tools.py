@@ -1,0 +1,296 @@
+"""``IntegrationTools``: the agent's tool calls, served by the configured integrations.
+
+Implements the agent ``Tools`` protocol: ``call(name, arguments, idempotency_key) ->
+ToolResult``. Bind one per call with :meth:`IntegrationTools.for_call`; the caller's number,
+call id and recording reference come from the runtime, never from the LLM. Writes go through
+the outbox and get one in-call attempt: ``ok=True`` only when the destination confirmed;
+otherwise ``ok=False, queued=True`` (it will be completed later) or ``queued=False`` (refused,
+e.g. the slot was taken), so the policy never promises what a tool did not confirm.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, fields
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from appliance.agent.tools import ToolResult
+from appliance.integrations.config import IntegrationsConfig
+from appliance.integrations.dispatch import Dispatcher
+from appliance.integrations.errors import DeliveryError, PermanentError
+from appliance.integrations.fields import (
+    AVAILABILITY,
+    BOOK,
+    CALLBACK_SLOT,
+    CANCEL,
+    CRM_LOG,
+    CRM_LOOKUP,
+    ESCALATE,
+    RESCHEDULE,
+    TICKET,
+)
+from appliance.integrations.keys import idempotency_key
+from appliance.integrations.pii import normalize_number
+from appliance.integrations.worker import OutboxWorker
+
+_HAS_QUEUED = "queued" in {f.name for f in fields(ToolResult)}
+
+
+def _result(ok: bool, data: Mapping[str, Any] | None = None, error: str | None = None,
+            queued: bool = False) -> ToolResult:
+    """A ToolResult; a queued request reads ``error="queued"``, ``data["queued"] = True``."""
+    payload = dict(data or {})
+    if queued:
+        payload["queued"] = True
+        error = "queued"
+    if _HAS_QUEUED:
+        return ToolResult(ok=ok, data=payload, error=error, queued=queued)  # type: ignore[call-arg]
+    return ToolResult(ok=ok, data=payload, error=error)
+
+
+@dataclass(frozen=True, slots=True)
+class CallContext:
+    call_id: str
+    caller_number: str | None = None
+    recording_ref: str | None = None
+
+
+# Agent tool name -> (handler, route). Names follow appliance.agent.tools.LocalTools.
+_TOOLS = {
+    "calendar.find_slots": ("check_availability", "calendar"),
+    "calendar.book": ("book_appointment", "calendar"),
+    "calendar.cancel": ("cancel_appointment", "calendar"),
+    "calendar.reschedule": ("reschedule_appointment", "calendar"),
+    "helpdesk.create_ticket": ("create_ticket", "ticket"),
+    "messages.take": ("take_message", "ticket"),
+    "helpdesk.request_callback": ("schedule_callback", "callback"),
+    "crm.schedule_callback": ("schedule_callback", "callback"),
+    "crm.create_lead": ("log_call", "crm"),
+    "crm.log_call": ("log_call", "crm"),
+    "crm.lookup": ("lookup_contact", "crm"),
+    "alerts.escalate": ("escalate", "escalation"),
+}
+TOOL_NAMES = tuple(_TOOLS)
+_PARTS = {"morning": (0, 12), "afternoon": (12, 17), "evening": (17, 24)}
+
+
+class IntegrationTools:
+    def __init__(
+        self,
+        config: IntegrationsConfig,
+        dispatcher: Dispatcher,
+        worker: OutboxWorker,
+        clock: Callable[[], float],
+        context: CallContext | None = None,
+    ) -> None:
+        self.config = config
+        self.dispatcher = dispatcher
+        self.worker = worker
+        self.clock = clock
+        self.context = context
+        cal = config.routes.calendar
+        self.tz = ZoneInfo(config.destination(cal).timezone if cal else "UTC")  # type: ignore[attr-defined]
+
+    def for_call(
+        self, call_id: str, caller_number: str | None = None, recording_ref: str | None = None
+    ) -> IntegrationTools:
+        region = self.config.phone_region
+        number = normalize_number(caller_number, region) if caller_number else None
+        bound = IntegrationTools.__new__(IntegrationTools)
+        bound.__dict__.update(self.__dict__)
+        bound.context = CallContext(call_id, number, recording_ref)
+        return bound
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """The tools usable with the configured routes."""
+        r = self.config.routes
+        return tuple(n for n, (_, route) in _TOOLS.items() if getattr(r, route))
+
+    # -- protocol ---------------------------------------------------------------------------
+    def call(self, name: str, arguments: Mapping[str, str], idempotency_key: str) -> ToolResult:
+        if self.context is None:
+            raise RuntimeError("bind the tools to a call with for_call() first")
+        if name not in self.names:
+            return _result(False, error="unknown_tool")
+        key = idempotency_key or idempotency_key_for(self.context.call_id, name, arguments)
+        handler = getattr(self, f"_{_TOOLS[name][0]}")
+        try:
+            return handler(dict(arguments), key)
+        except (KeyError, ValueError) as e:
+            return _result(False, {"detail": str(e)}, error="invalid")
+        except PermanentError as e:
+            return _result(False, {"detail": str(e)}, error="refused")
+        except DeliveryError as e:
+            return _result(False, {"detail": str(e)}, error="tool_down")
+
+    # -- helpers ----------------------------------------------------------------------------
+    def _base(self) -> dict[str, Any]:
+        assert self.context is not None
+        return {"call_ref": self.context.call_id, "caller_number": self.context.caller_number,
+                "recording_ref": self.context.recording_ref}
+
+    def _write(self, destination: str, action: str, key: str, record: Mapping[str, Any]
+               ) -> ToolResult:
+        assert self.context is not None
+        now = self.clock()
+        retry = self.config.retry
+        entry, _ = self.dispatcher.submit(
+            destination, action, key, record, now, self.context.call_id,
+            hold_s=retry.immediate_timeout_s * 3,
+        )
+        outcome = self.worker.deliver_now(entry.id, retry.immediate_timeout_s)
+        if outcome.status == "delivered":
+            return _result(True, outcome.result)
+        if outcome.status == "dead":
+            return _result(False, {"outbox_id": entry.id, "detail": outcome.error},
+                           error="refused")
+        self.worker.wake()
+        return _result(False, {"outbox_id": entry.id, "detail": outcome.error}, queued=True)
+
+    def _time(self, value: str | None) -> datetime:
+        if not value:
+            raise PermanentError("a time is required")
+        try:
+            dt = datetime.fromisoformat(value)
+        except ValueError:
+            raise PermanentError(f"not an ISO 8601 time: {value!r}") from None
+        return dt.replace(tzinfo=self.tz) if dt.tzinfo is None else dt
+
+    def _span(self, args: Mapping[str, str]) -> tuple[str, str]:
+        when = args.get("start")
+        if not when and args.get("date") and args.get("time"):
+            when = f"{args['date']}T{args['time']}"
+        start = self._time(when)
+        minutes = int(args.get("duration_minutes") or 0) or None
+        cal = self.config.destination(self.config.routes.calendar)  # type: ignore[arg-type]
+        end = start + timedelta(minutes=minutes or cal.slot_minutes)  # type: ignore[attr-defined]
+        return start.isoformat(), end.isoformat()
+
+    # -- tools ------------------------------------------------------------------------------
+    def _free(self, day: date) -> list[datetime]:
+        start = datetime.combine(day, time.min, self.tz)
+        data = self.dispatcher.read(
+            self.config.routes.calendar, AVAILABILITY,  # type: ignore[arg-type]
+            {"start": start.isoformat(), "end": (start + timedelta(days=1)).isoformat()},
+            self.clock(), self.config.retry.immediate_timeout_s,
+        )
+        return [datetime.fromisoformat(s).astimezone(self.tz) for s in data["slots"]]
+
+    def _check_availability(self, args: dict[str, str], key: str) -> ToolResult:
+        """``date`` (YYYY-MM-DD), optional ``part_of_day``: free ``HH:MM`` slots."""
+        lo, hi = _PARTS.get(args.get("part_of_day") or "", (0, 24))
+        slots = [t for t in self._free(date.fromisoformat(args["date"])) if lo <= t.hour < hi]
+        return _result(True, {"slots": [t.strftime("%H:%M") for t in slots]})
+
+    def _alternatives(self, start: datetime) -> list[str]:
+        try:
+            free = self._free(start.date())
+        except DeliveryError:
+            return []
+        free.sort(key=lambda t: abs((t - start).total_seconds()))
+        return [t.strftime("%H:%M") for t in free[:3]]
+
+    def _number(self, args: Mapping[str, str]) -> str | None:
+        given = args.get("phone") or args.get("callback_number")
+        if given:
+            return normalize_number(given, self.config.phone_region) or None
+        return self.context.caller_number if self.context else None
+
+    def _book_appointment(self, args: dict[str, str], key: str) -> ToolResult:
+        """``date`` + ``time`` (or ``start``), ``name``, ``phone``, ``reason``."""
+        start, end = self._span(args)
+        rec = {**self._base(), "start": start, "end": end, "reason": args.get("reason"),
+               "caller_name": args.get("name"), "caller_number": self._number(args)}
+        res = self._write(self.config.routes.calendar, BOOK, key, rec)  # type: ignore[arg-type]
+        if res.ok:
+            at = datetime.fromisoformat(start)
+            return _result(True, {"reference": res.data["booking_id"],
+                                  "date": at.date().isoformat(), "time": at.strftime("%H:%M")})
+        if res.data.get("detail") == "slot_unavailable":
+            alts = self._alternatives(datetime.fromisoformat(start))
+            return _result(False, {"alternatives": alts}, error="unavailable")
+        return res
+
+    def _cancel_appointment(self, args: dict[str, str], key: str) -> ToolResult:
+        """``reference`` (the booking id returned by calendar.book)."""
+        ref = args.get("reference") or args.get("booking_id")
+        if not ref:
+            return _result(False, error="not_found")
+        rec = {**self._base(), "booking_id": ref}
+        return self._write(self.config.routes.calendar, CANCEL, key, rec)  # type: ignore[arg-type]
+
+    def _reschedule_appointment(self, args: dict[str, str], key: str) -> ToolResult:
+        """``reference`` + new ``date``/``time``."""
+        ref = args.get("reference") or args.get("booking_id")
+        if not ref:
+            return _result(False, error="not_found")
+        start, end = self._span(args)
+        rec = {**self._base(), "booking_id": ref, "start": start, "end": end}
+        return self._write(self.config.routes.calendar, RESCHEDULE, key, rec)  # type: ignore[arg-type]
+
+    def _create_ticket(self, args: dict[str, str], key: str) -> ToolResult:
+        rec = {**self._base(), "subject": args.get("subject"), "summary": args.get("summary"),
+               "reason": args.get("reason"), "category": args.get("category"),
+               "priority": args.get("priority"), "caller_name": args.get("name"),
+               "caller_number": self._number(args)}
+        return self._write(self.config.routes.ticket, TICKET, key, rec)  # type: ignore[arg-type]
+
+    def _take_message(self, args: dict[str, str], key: str) -> ToolResult:
+        rec = {**self._base(), "subject": f"Message for {args.get('for') or 'the office'}",
+               "summary": args.get("message") or args.get("summary"), "category": "message",
+               "caller_name": args.get("name"), "caller_number": self._number(args)}
+        return self._write(self.config.routes.ticket, TICKET, key, rec)  # type: ignore[arg-type]
+
+    def _schedule_callback(self, args: dict[str, str], key: str) -> ToolResult:
+        """``reason``, ``preferred_time`` (ISO), ``phone``/``callback_number``, ``name``."""
+        dest = self.config.routes.callback
+        rec = {**self._base(), "reason": args.get("reason"), "caller_number": self._number(args)}
+        if self.config.destination(dest).kind == "caldav":  # type: ignore[arg-type]
+            when = args.get("preferred_time") or datetime.fromtimestamp(
+                self.clock() + 3600, UTC).astimezone(self.tz).replace(
+                minute=0, second=0, microsecond=0).isoformat()
+            start, end = self._span({"start": when, "duration_minutes": "15"})
+            rec.update(start=start, end=end, caller_name=args.get("name"))
+            return self._write(dest, CALLBACK_SLOT, key, rec)  # type: ignore[arg-type]
+        rec.update(subject=f"Callback request: {args.get('reason') or 'caller'}",
+                   summary=args.get("summary"), category="callback",
+                   priority=args.get("priority") or "normal",
+                   callback_time=args.get("preferred_time"), caller_name=args.get("name"))
+        return self._write(dest, TICKET, key, rec)  # type: ignore[arg-type]
+
+    def _escalate(self, args: dict[str, str], key: str) -> ToolResult:
+        rec = {**self._base(), "reason": args.get("reason"), "summary": args.get("summary"),
+               "priority": args.get("priority") or "high"}
+        results = {d: self._write(d, ESCALATE, key, rec) for d in self.config.routes.escalation}
+        ok = [d for d, r in results.items() if r.ok]
+        queued = [d for d, r in results.items() if r.data.get("queued")]
+        data = {"notified": ok, "queued": queued}
+        if ok or not queued:
+            return _result(bool(ok), data, None if ok else "no alert destination accepted")
+        return _result(False, data, "alert not confirmed yet; queued for delivery", queued=True)
+
+    def _log_call(self, args: dict[str, str], key: str) -> ToolResult:
+        rec = {**self._base(), "disposition": args.get("disposition") or "new lead",
+               "summary": args.get("summary") or args.get("reason"),
+               "caller_name": args.get("name"), "caller_number": self._number(args)}
+        return self._write(self.config.routes.crm, CRM_LOG, key, rec)  # type: ignore[arg-type]
+
+    def _lookup_contact(self, args: dict[str, str], key: str) -> ToolResult:
+        if not self.context or not self.context.caller_number:
+            return _result(True, {"found": False})
+        data = self.dispatcher.read(
+            self.config.routes.crm, CRM_LOOKUP,  # type: ignore[arg-type]
+            {"caller_number": self.context.caller_number}, self.clock(),
+            self.config.retry.immediate_timeout_s,
+        )
+        return _result(True, data)
+
+
+def idempotency_key_for(call_id: str, tool: str, arguments: Mapping[str, Any]) -> str:
+    return idempotency_key(call_id, tool, arguments)
+
+
+__all__ = ["CallContext", "IntegrationTools", "ToolResult", "TOOL_NAMES"]

@@ -1,0 +1,178 @@
+"""The appliance process: builds models, workers, store and SIP stack from one config.
+
+Threads: pjlib threads (SIP + media; they only enqueue), one worker per model (STT, TTS,
+policy/LLM), one I/O worker for the store, and the asyncio loop that routes events.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from appliance.config import ApplianceConfig, read_credential
+from appliance.runtime import sdnotify
+from appliance.runtime.clock import Clock, SystemClock
+from appliance.runtime.components import Components, load_components
+from appliance.runtime.session import CallSession, SessionDeps
+from appliance.runtime.timings import TimingJournal
+from appliance.runtime.workers import ModelWorker
+from appliance.telephony.events import (
+    CallAudio,
+    CallEnded,
+    CallEvent,
+    CallStarted,
+    DtmfDigit,
+    MediaReady,
+    TransferStatus,
+)
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Workers:
+    stt: ModelWorker
+    tts: ModelWorker
+    policy: ModelWorker
+    io: ModelWorker
+
+    @classmethod
+    def create(cls) -> Workers:
+        return cls(*(ModelWorker(n).start() for n in ("stt", "tts", "policy", "io")))
+
+    def stop(self) -> None:
+        for w in (self.stt, self.tts, self.policy, self.io):
+            w.stop()
+
+
+class Appliance:
+    """Owns every long-lived part; ``run()`` serves calls until ``stop()`` or a signal."""
+
+    def __init__(self, config: ApplianceConfig, clock: Clock | None = None) -> None:
+        self.config = config
+        self.clock = clock or SystemClock()
+        self.workers = Workers.create()
+        self.sessions: dict[str, CallSession] = {}
+        self._pending: dict[str, Any] = {}
+        self.components: Components | None = None
+        self.stack: Any = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop = asyncio.Event()
+        self.ready = asyncio.Event()
+        self.on_session: Callable[[CallSession], None] | None = None
+
+    async def load(self) -> Components:
+        """Load every model on its own worker thread; fail fast with a clear error."""
+        self.components = await load_components(self.config, self.workers, self.clock)
+        return self.components
+
+    def _deps(self) -> SessionDeps:
+        c = self.components
+        assert c is not None
+        return SessionDeps(
+            transcribe=c.transcribe,
+            synthesize=c.synthesize,
+            new_endpointer=c.new_endpointer,
+            new_conversation=c.new_conversation,
+            stt_worker=self.workers.stt,
+            tts_worker=self.workers.tts,
+            policy_worker=self.workers.policy,
+            io_worker=self.workers.io,
+            clock=self.clock,
+            silence_timeout=self.config.workflow.silence_reprompt_s,
+            recorder=c.recorder,
+            journal=TimingJournal(self.config.data_path("metrics/turn-timings.jsonl")),
+        )
+
+    async def run(self) -> None:
+        from appliance.telephony.stack import SipStack
+
+        self._loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            # not possible off the main thread (tests run the app in a thread)
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                self._loop.add_signal_handler(sig, self._stop.set)
+        if self.components is None:
+            await self.load()
+        deps = self._deps()
+        self.stack = SipStack(
+            self.config.sip, self._sink, credentials=lambda n: read_credential(self.config, n)
+        )
+        self.stack.start()
+        self._deps_cache = deps
+        log.info(
+            "serving SIP on %s:%d (%s)",
+            self.config.sip.bind,
+            self.config.sip.port,
+            self.config.sip.transport,
+        )
+        sdnotify.notify("READY=1")
+        self.ready.set()
+        watchdog = sdnotify.watchdog_interval()
+        try:
+            while not self._stop.is_set():
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stop.wait(), timeout=watchdog or 1.0)
+                if watchdog:
+                    sdnotify.notify("WATCHDOG=1")
+        finally:
+            sdnotify.notify("STOPPING=1")
+            await self._shutdown()
+
+    def stop(self) -> None:
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._stop.set)
+
+    async def _shutdown(self) -> None:
+        for s in list(self.sessions.values()):
+            s.call.hangup()
+        await asyncio.sleep(0.2)
+        for s in list(self.sessions.values()):
+            s.on_ended("shutdown")
+        if self.stack is not None:
+            await asyncio.to_thread(self.stack.stop)
+            self.stack = None
+        self.workers.io.submit(lambda: None).result(timeout=30)
+        if self.components is not None:
+            self.components.close()
+        self.workers.stop()
+
+    # ---- events from pjlib threads ------------------------------------------------------
+    def _sink(self, ev: CallEvent) -> None:
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(self._dispatch, ev)
+
+    def _dispatch(self, ev: CallEvent) -> None:
+        if isinstance(ev, CallAudio):
+            s = self.sessions.get(ev.call_id)
+            if s is not None:
+                s.feed(ev.frame)
+        elif isinstance(ev, CallStarted):
+            self._pending[ev.call.call_id] = (ev.call, ev.direction)  # starts once media is up
+        elif isinstance(ev, MediaReady):
+            pending = self._pending.pop(ev.call_id, None)
+            if pending is not None and ev.call_id not in self.sessions:
+                session = CallSession(pending[0], self._deps_cache, direction=pending[1])
+                self.sessions[ev.call_id] = session
+                session.start()
+                if self.on_session:
+                    self.on_session(session)
+        elif isinstance(ev, DtmfDigit):
+            s = self.sessions.get(ev.call_id)
+            if s is not None:
+                s.on_dtmf(ev.digit)
+        elif isinstance(ev, TransferStatus):
+            s = self.sessions.get(ev.call_id)
+            if s is not None:
+                s.on_transfer_status(ev.code, ev.final)
+        elif isinstance(ev, CallEnded):
+            self._pending.pop(ev.call_id, None)
+            s = self.sessions.pop(ev.call_id, None)
+            if s is not None:
+                s.on_ended(ev.reason)

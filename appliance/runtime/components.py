@@ -1,0 +1,170 @@
+"""Build the long-lived parts of the appliance from config, each model on its own worker.
+
+Loading fails fast with the component's own clear error (a missing or corrupt model names the
+file). Model paths come from the verified model registry unless the operator set an explicit
+path (``stt.model_path``, ``tts.voice_path``, ``llm.model_path``).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from appliance.agent.types import AgentReply, Conversation
+from appliance.audio.frame import AudioFrame
+from appliance.config import ApplianceConfig
+from appliance.runtime.clock import Clock
+from appliance.telephony.events import CallControl
+
+if TYPE_CHECKING:
+    from appliance.runtime.app import Workers
+
+log = logging.getLogger(__name__)
+
+
+class StoreRecorder:
+    """Adapts the encrypted CallStore to the session's recorder seam (runs on the I/O worker)."""
+
+    def __init__(self, store: Any, workflow: str) -> None:
+        self.store = store
+        self.workflow = workflow
+        self._ids: dict[str, str] = {}
+
+    def begin(self, call_id: str, direction: str, remote: str) -> None:
+        self._ids[call_id] = self.store.start_call(direction, remote, self.workflow)
+
+    def turn(self, call_id: str, speaker: str, text: str, t0: float, t1: float, meta: dict) -> None:
+        if call_id in self._ids:
+            self.store.add_turn(self._ids[call_id], speaker, text, t0, t1, meta)
+
+    def outcome(self, call_id: str, reply: AgentReply) -> None:
+        if call_id in self._ids:
+            self.store.set_outcome(
+                self._ids[call_id],
+                reply.intent or reply.action,
+                reply.reason,
+                None,
+                dict(reply.entities),
+            )
+
+    def finish(
+        self, call_id: str, reason: str, caller_pcm: bytes, agent_pcm: bytes, rate: int
+    ) -> None:
+        sid = self._ids.pop(call_id, None)
+        if sid is None:
+            return
+        if caller_pcm:
+            self.store.add_recording(sid, "caller", caller_pcm, rate)
+        if agent_pcm:
+            self.store.add_recording(sid, "agent", agent_pcm, rate)
+        self.store.end_call(sid, reason)
+
+    def store_id(self, call_id: str) -> str | None:
+        return self._ids.get(call_id)
+
+
+@dataclass
+class Components:
+    config: ApplianceConfig
+    transcriber: Any
+    synthesizer: Any
+    llm: Any | None
+    workflow: Any
+    tools: Any
+    store: Any | None
+    recorder: StoreRecorder | None
+    wall_clock: Callable[[], datetime]
+    closers: list[Callable[[], None]] = field(default_factory=list)
+
+    def transcribe(self, audio: AudioFrame) -> Any:
+        return self.transcriber.transcribe(audio)
+
+    def synthesize(self, text: str) -> Iterator[AudioFrame]:
+        return self.synthesizer.synthesize(text)
+
+    def new_endpointer(self, sample_rate: int) -> Any:
+        from appliance.audio.endpointer import VadEndpointer
+
+        return VadEndpointer(self.config.vad, sample_rate)
+
+    def new_conversation(self, call: CallControl) -> Conversation:
+        from appliance.agent.phrasing import LlmPhraser
+        from appliance.agent.policy import WorkflowConversation
+
+        phraser = LlmPhraser(self.llm, self.config.llm.max_tokens) if self.llm else None
+        return WorkflowConversation(
+            self.workflow,
+            self.config.workflow,
+            self.wall_clock,
+            self.tools,
+            phraser,
+            call_id=call.call_id,
+        )
+
+    def close(self) -> None:
+        for close in reversed(self.closers):
+            try:
+                close()
+            except Exception:  # noqa: BLE001 - shutdown must go on
+                log.exception("error while closing a component")
+
+
+def _wall_clock(config: ApplianceConfig, clock: Clock) -> Callable[[], datetime]:
+    from zoneinfo import ZoneInfo
+
+    tz = ZoneInfo(config.workflow.timezone)
+    return lambda: datetime.fromtimestamp(clock.now(), tz)
+
+
+async def load_components(config: ApplianceConfig, workers: Workers, clock: Clock) -> Components:
+    from appliance.agent.tools import LocalTools
+    from appliance.agent.workflow import load_workflow
+    from appliance.models.registry import ModelRegistry
+    from appliance.speech.piper_backend import PiperSynthesizer
+    from appliance.speech.stt import build_transcriber
+    from appliance.store.calls import CallStore
+
+    workflow = load_workflow(config.workflow.name, config.workflow.directory)
+    registry = ModelRegistry.from_config(config)
+    stt_path = config.stt.model_path or registry.path(config.stt.model)
+    voice_path = config.tts.voice_path or registry.path(config.tts.voice)
+    transcriber = await workers.stt.run(build_transcriber, config.stt, stt_path)
+    synthesizer = await workers.tts.run(PiperSynthesizer, voice_path, config.tts)
+    llm = None
+    if config.llm.enabled:
+        from appliance.agent.llm import build_language_model
+
+        llm = await workers.policy.run(build_language_model, config.llm, registry)
+    wall = _wall_clock(config, clock)
+    store = await workers.io.run(CallStore.open, config)
+    recorder = StoreRecorder(store, workflow.name)
+    tools = LocalTools(clock=wall)
+    comps = Components(
+        config, transcriber, synthesizer, llm, workflow, tools, store, recorder, wall
+    )
+    comps.closers.append(store.close)
+    if llm is not None and hasattr(llm, "close"):
+        comps.closers.append(llm.close)
+    fixed = [p for p in _fixed_prompts(workflow, config) if p]
+    await workers.tts.run(synthesizer.prewarm, fixed)
+    log.info(
+        "components ready: workflow=%s stt=%s llm=%s",
+        workflow.name,
+        config.stt.engine,
+        "on" if llm else "off",
+    )
+    return comps
+
+
+def _fixed_prompts(workflow: Any, config: ApplianceConfig) -> list[str]:
+    """Fixed prompts worth caching as audio (greeting, reprompts, closings)."""
+    prompts = getattr(workflow, "prompts", None) or {}
+    values = prompts.values() if isinstance(prompts, dict) else []
+    out = []
+    for v in values:
+        if isinstance(v, str) and "{" not in v:
+            out.append(v.replace("{site_name}", config.workflow.site_name))
+    return out

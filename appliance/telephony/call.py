@@ -1,0 +1,207 @@
+"""One SIP call: the pjsua2 ``Call`` subclass (owner-thread side) and its thread-safe handle.
+
+:class:`CallHandle` is what the runtime sees (:class:`~appliance.telephony.events.CallControl`).
+It holds no pjsua2 object: every operation is posted to the stack's owner thread and looked up
+by ``call_id`` there, so a handle kept after ``SipStack.stop()`` can never touch a destroyed
+library. Only ``call_id`` is ever logged; remote URIs are personal data.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import pjsua2 as pj
+
+from appliance.audio.frame import AudioFrame
+from appliance.audio.playout import PlayoutBuffer
+from appliance.telephony.events import (
+    CallAudio,
+    CallEnded,
+    CallEventSink,
+    DtmfDigit,
+    MediaReady,
+    TransferStatus,
+)
+from appliance.telephony.media import CallMediaPort, MediaGate
+
+if TYPE_CHECKING:
+    from appliance.telephony.stack import SipStack
+
+log = logging.getLogger(__name__)
+
+
+class CallHandle:
+    """Thread-safe control and state of one call (implements ``CallControl``)."""
+
+    def __init__(
+        self,
+        stack: SipStack,
+        sink: CallEventSink,
+        direction: str,
+        remote_uri: str,
+        sample_rate: int,
+    ) -> None:
+        self._stack = stack
+        self.sink = sink
+        self.direction = direction
+        self._call_id = uuid.uuid4().hex
+        self._remote_uri = remote_uri
+        self._sample_rate = sample_rate
+        self._playout = PlayoutBuffer(sample_rate)
+        self.codec_name = ""
+        self.media_ready = threading.Event()
+        self.ended = threading.Event()
+        self.end_code = 0
+        self.end_reason = ""
+        self.last_tx_audio_at: float | None = None
+
+    @property
+    def call_id(self) -> str:
+        return self._call_id
+
+    @property
+    def remote_uri(self) -> str:
+        return self._remote_uri
+
+    @property
+    def sample_rate(self) -> int:
+        return self._sample_rate
+
+    @property
+    def codec(self) -> str:
+        return self.codec_name
+
+    @property
+    def playout(self) -> PlayoutBuffer:
+        return self._playout
+
+    def hangup(self, code: int = 200) -> None:
+        """End the call (BYE, or a final response if not yet answered). Non-blocking."""
+        self._stack.post_call_op(self._call_id, "hangup", code)
+
+    def transfer(self, target_uri: str) -> None:
+        """Blind transfer (REFER); outcome arrives as ``TransferStatus`` events."""
+        self._stack.post_call_op(self._call_id, "transfer", target_uri)
+
+    def send_dtmf(self, digits: str) -> None:
+        """Send RFC 2833 digits (0-9, *, #, A-D). Non-blocking."""
+        self._stack.post_call_op(self._call_id, "dtmf", digits)
+
+    def __repr__(self) -> str:  # never include the remote URI
+        return f"CallHandle({self._call_id}, {self.direction})"
+
+
+class SipCall(pj.Call):
+    """pjsua2 call owned by the stack thread; emits events through the handle's sink."""
+
+    def __init__(
+        self,
+        stack: SipStack,
+        account: pj.Account,
+        handle: CallHandle | None,
+        call_id: int = pj.PJSUA_INVALID_ID,
+    ) -> None:
+        super().__init__(account, call_id)
+        self._stack = stack
+        self.handle = handle
+        self.port: CallMediaPort | None = None
+        self.audio: pj.AudioMedia | None = None
+        self._slot = -1
+        self.gate: MediaGate | None = MediaGate(handle.sink) if handle else None
+
+    def attach(self, handle: CallHandle) -> None:
+        self.handle = handle
+        self.gate = MediaGate(handle.sink)
+
+    # ---- owner-thread operations -------------------------------------------------------
+    def connect_media(self) -> None:
+        """(Re)connect the call's audio slot to our PCM port; emits ``MediaReady`` once."""
+        h, gate = self.handle, self.gate
+        if h is None or gate is None:
+            return
+        ci = self.getInfo()
+        for mi in ci.media:
+            if mi.type != pj.PJMEDIA_TYPE_AUDIO or mi.status != pj.PJSUA_CALL_MEDIA_ACTIVE:
+                continue
+            if self.port is None:
+                self.port = CallMediaPort(h.sample_rate, h.playout, self._on_frame, self._on_tx)
+            if mi.audioConfSlot != self._slot:
+                self.audio = self.getAudioMedia(mi.index)
+                self.audio.startTransmit(self.port)
+                self.port.startTransmit(self.audio)
+                self._slot = mi.audioConfSlot
+            if not h.media_ready.is_set():
+                si = self.getStreamInfo(mi.index)
+                h.codec_name = f"{si.codecName}/{si.codecClockRate}"
+                h.media_ready.set()
+                log.info("call %s media ready codec=%s", h.call_id, h.codec_name)
+                gate.emit(MediaReady(h.call_id, h.sample_rate, h.codec_name))
+            return
+
+    def disconnect_media(self) -> None:
+        port, audio = self.port, self.audio
+        if port is not None and audio is not None:
+            for src, dst in ((audio, port), (port, audio)):
+                try:
+                    src.stopTransmit(dst)
+                except pj.Error:
+                    pass  # the call's slot may already be gone
+        self._slot = -1
+
+    def finish(self, code: int, reason: str) -> None:
+        """Tear down media and emit the final ``CallEnded`` exactly once."""
+        self.disconnect_media()
+        h, gate = self.handle, self.gate
+        if h is None or gate is None or h.ended.is_set():
+            return
+        h.end_code, h.end_reason = code, reason
+        log.info("call %s ended code=%d", h.call_id, code)
+        gate.close_with(CallEnded(h.call_id, code, reason))
+        h.ended.set()
+
+    # ---- media / pjlib-thread callbacks --------------------------------------------------
+    def _on_frame(self, frame: AudioFrame) -> None:
+        h, gate = self.handle, self.gate
+        if h is not None and gate is not None:
+            gate.emit(CallAudio(h.call_id, frame))
+
+    def _on_tx(self, at: float) -> None:
+        if self.handle is not None:
+            self.handle.last_tx_audio_at = at
+
+    # ---- pjsua2 callbacks (never raise) ----------------------------------------------------
+    def onCallState(self, prm: pj.OnCallStateParam) -> None:  # noqa: N802
+        self._guard(self._stack.on_call_state, self)
+
+    def onCallMediaState(self, prm: pj.OnCallMediaStateParam) -> None:  # noqa: N802
+        self._guard(self.connect_media)
+
+    def onDtmfDigit(self, prm: pj.OnDtmfDigitParam) -> None:  # noqa: N802
+        h, gate, port = self.handle, self.gate, self.port
+        if h is not None and gate is not None:
+            ts = port.media_time if port is not None else 0.0
+            self._guard(gate.emit, DtmfDigit(h.call_id, str(prm.digit), ts))
+
+    def onCallTransferStatus(self, prm: pj.OnCallTransferStatusParam) -> None:  # noqa: N802
+        h, gate = self.handle, self.gate
+        if h is None or gate is None:
+            return
+        code, final = int(prm.statusCode), bool(prm.finalNotify)
+        log.info("call %s transfer status %d final=%s", h.call_id, code, final)
+        self._guard(gate.emit, TransferStatus(h.call_id, code, str(prm.reason), final))
+        if final and 200 <= code < 300:
+            self._guard(self._stack.post_call_op, h.call_id, "hangup", 200)
+
+    def onCallTransferRequest(self, prm: pj.OnCallTransferRequestParam) -> None:  # noqa: N802
+        self._guard(self._stack.on_transfer_request, self, prm)
+
+    def _guard(self, fn: Callable[..., object], *args: object) -> None:
+        try:
+            fn(*args)
+        except Exception:  # noqa: BLE001 - exceptions must not cross into pjsua
+            log.exception("call callback failed (call %s)", self.handle.call_id if self.handle
+                          else "?")

@@ -1,0 +1,503 @@
+"""The SIP stack: one pjsua2 Endpoint, one transport, one account, N calls.
+
+Threading model (pjsua is a process-wide singleton, so only one SipStack may run at a time):
+
+* A dedicated *owner thread* creates the Endpoint (``threadCnt=0``: no pjsua worker threads),
+  polls ``libHandleEvents`` every 5 ms and runs commands posted by other threads through a
+  queue. Every SIP callback (incoming call, call state, REFER status, registration) therefore
+  runs on the owner thread, and no foreign Python thread ever calls into pjsua2.
+* Media callbacks run on the pjlib conference-bridge clock thread; DTMF on the media thread.
+  Both only build an event and hand it to the sink (which must be thread-safe, non-blocking).
+* ``stop()`` hangs up every call, un-REGISTERs, drops every Call/Account/port reference and
+  only then calls ``libDestroy`` (a pjsua2 object freed after that aborts the process).
+"""
+
+from __future__ import annotations
+
+import gc
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import pjsua2 as pj
+
+from appliance.telephony.call import CallHandle, SipCall
+from appliance.telephony.config import SipConfig
+from appliance.telephony.events import CallControl, CallEventSink, CallStarted
+from appliance.telephony.policy import AllowList, codec_priorities, hangup_status
+
+log = logging.getLogger(__name__)
+
+Credentials = Callable[[str], bytes]
+_POLL_MS = 5
+_REAP_DELAY_S = 1.0  # keep dead calls/ports alive this long so the clock thread is done
+_EADDRINUSE = 120098  # PJ_STATUS_FROM_OS(EADDRINUSE)
+_SRTP = {
+    "disabled": pj.PJMEDIA_SRTP_DISABLED,
+    "optional": pj.PJMEDIA_SRTP_OPTIONAL,
+    "mandatory": pj.PJMEDIA_SRTP_MANDATORY,
+}
+_TRANSPORT = {
+    "udp": pj.PJSIP_TRANSPORT_UDP,
+    "tcp": pj.PJSIP_TRANSPORT_TCP,
+    "tls": pj.PJSIP_TRANSPORT_TLS,
+}
+
+
+class SipStackError(RuntimeError):
+    """The stack cannot start or cannot do what was asked; the message says why."""
+
+
+@dataclass(frozen=True, slots=True)
+class RegistrationState:
+    configured: bool
+    active: bool
+    code: int
+    reason: str
+    expires: int
+
+
+class _LogWriter(pj.LogWriter):
+    def write(self, entry: pj.LogEntry) -> None:
+        level = {1: logging.ERROR, 2: logging.WARNING, 3: logging.INFO}.get(
+            entry.level, logging.DEBUG
+        )
+        logging.getLogger("appliance.telephony.pjsip").log(level, "%s", entry.msg.rstrip())
+
+
+class _Account(pj.Account):
+    def __init__(self, stack: SipStack) -> None:
+        super().__init__()
+        self._stack = stack
+
+    def onIncomingCall(self, prm: pj.OnIncomingCallParam) -> None:  # noqa: N802
+        try:
+            self._stack._on_incoming(self, prm)
+        except Exception:  # noqa: BLE001 - must not cross into pjsua
+            log.exception("incoming call handling failed")
+
+    def onRegState(self, prm: pj.OnRegStateParam) -> None:  # noqa: N802
+        try:
+            self._stack._on_reg_state(self)
+        except Exception:  # noqa: BLE001
+            log.exception("registration state handling failed")
+
+
+class SipStack:
+    """SIP user agent for the appliance. ``start``/``stop`` from any one controlling thread."""
+
+    _active: ClassVar[SipStack | None] = None
+    _active_lock: ClassVar[threading.Lock] = threading.Lock()
+
+    def __init__(
+        self, config: SipConfig, sink: CallEventSink, credentials: Credentials | None = None
+    ) -> None:
+        self.config = config
+        self._sink = sink
+        self._credentials = credentials
+        self._allow = AllowList(config.allow_from)
+        self._cmds: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._ready = threading.Event()
+        self._stop_req = threading.Event()
+        self._start_error: BaseException | None = None
+        self._stopping = False
+        # owner-thread state
+        self._ep: pj.Endpoint | None = None
+        self._writer: _LogWriter | None = None
+        self._account: _Account | None = None
+        self._calls: dict[str, SipCall] = {}
+        self._alive: set[SipCall] = set()
+        self._graveyard: list[tuple[float, Any]] = []
+        self._reg = RegistrationState(config.registration is not None, False, 0, "", 0)
+        self._reg_changed = threading.Event()
+
+    # ---- public API -------------------------------------------------------------------------
+    @property
+    def local_uri(self) -> str:
+        """URI peers dial to reach this stack directly."""
+        c = self.config
+        host = c.public_address or c.bind
+        host = f"[{host}]" if ":" in host else host
+        suffix = "" if c.transport == "udp" else f";transport={c.transport}"
+        return f"sip:{c.user}@{host}:{c.port}{suffix}"
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive() and self._ready.is_set()
+
+    def start(self, timeout: float = 15.0) -> None:
+        """Create the endpoint and bind the transport; raises :class:`SipStackError`."""
+        if self._thread is not None:
+            raise SipStackError("SipStack already started")
+        with SipStack._active_lock:
+            if SipStack._active is not None:
+                raise SipStackError("another SipStack is running in this process (pjsua is a "
+                                    "singleton); reuse it or use a subprocess")
+            SipStack._active = self
+        self._thread = threading.Thread(target=self._run, name="sip-stack", daemon=True)
+        self._thread.start()
+        if not self._ready.wait(timeout):
+            self._stop_req.set()
+            raise SipStackError(f"SIP stack did not start within {timeout:.0f} s")
+        if self._start_error is not None:
+            self._thread.join(timeout)
+            self._release_singleton()
+            raise self._start_error
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Hang up every call, unregister and destroy the library. Idempotent."""
+        t = self._thread
+        if t is None:
+            return
+        self._stop_req.set()
+        if t is not threading.current_thread():
+            t.join(timeout)
+            if t.is_alive():
+                log.error("SIP stack thread did not stop within %.0f s", timeout)
+                return
+        self._release_singleton()
+
+    def make_call(
+        self, uri: str, sink: CallEventSink | None = None, timeout: float = 5.0
+    ) -> CallHandle:
+        """Dial ``uri``; events go to ``sink`` (default: the stack's sink). Returns at once."""
+        return self._run_sync(lambda: self._make_call(uri, sink or self._sink), timeout)
+
+    def registration_state(self) -> RegistrationState:
+        return self._reg
+
+    def wait_registered(self, timeout: float) -> RegistrationState:
+        """Block until a registration outcome arrives (or ``timeout``); returns the state."""
+        deadline = time.monotonic() + timeout
+        while not self._reg.active and time.monotonic() < deadline:
+            self._reg_changed.wait(0.1)
+            self._reg_changed.clear()
+        return self._reg
+
+    @property
+    def active_calls(self) -> list[CallControl]:
+        return [c.handle for c in list(self._calls.values()) if c.handle is not None]
+
+    def post_call_op(self, call_id: str, op: str, arg: object) -> None:
+        """Queue ``hangup``/``transfer``/``dtmf``/``answer`` for the owner thread."""
+        self._post(lambda: self._call_op(call_id, op, arg))
+
+    # ---- plumbing ---------------------------------------------------------------------------
+    def _post(self, fn: Callable[[], None]) -> None:
+        if not self.running:
+            raise SipStackError("SIP stack is not running")
+        self._cmds.put(fn)
+
+    def _run_sync(self, fn: Callable[[], Any], timeout: float) -> Any:
+        if threading.current_thread() is self._thread:
+            return fn()
+        fut: Future[Any] = Future()
+
+        def job() -> None:
+            try:
+                fut.set_result(fn())
+            except Exception as e:  # noqa: BLE001 - handed to the caller
+                # a fresh exception: the original traceback's frames hold pjsua2 objects that
+                # must be freed on this thread, not on the caller's
+                fut.set_exception(SipStackError(str(e)) if isinstance(e, SipStackError)
+                                  else SipStackError(f"{type(e).__name__}: {e}"))
+                del e
+
+        self._post(job)
+        return fut.result(timeout)
+
+    def _release_singleton(self) -> None:
+        with SipStack._active_lock:
+            if SipStack._active is self:
+                SipStack._active = None
+
+    def _emit(self, sink: CallEventSink, event: object) -> None:
+        try:
+            sink(event)  # type: ignore[arg-type]
+        except Exception:  # noqa: BLE001 - a broken sink must not kill SIP handling
+            log.exception("call event sink failed")
+
+    # ---- owner thread -------------------------------------------------------------------------
+    def _run(self) -> None:
+        try:
+            self._setup()
+        except BaseException as e:  # noqa: BLE001 - reported by start()
+            # Keep only the message: the traceback's frames hold pjsua2 objects (the Endpoint)
+            # that must be freed here, on this registered thread, not later on another one.
+            msg = str(e) if isinstance(e, SipStackError) else f"{type(e).__name__}: {e}"
+            self._start_error = SipStackError(msg)
+            del e
+        if self._start_error is not None:
+            self._destroy()
+            self._ready.set()
+            return
+        self._ready.set()
+        ep = self._ep
+        assert ep is not None
+        while not self._stop_req.is_set():
+            ep.libHandleEvents(_POLL_MS)
+            self._drain()
+            self._reap(time.monotonic())
+        self._shutdown()
+
+    def _drain(self) -> None:
+        while True:
+            try:
+                fn = self._cmds.get_nowait()
+            except queue.Empty:
+                return
+            try:
+                fn()
+            except Exception:  # noqa: BLE001
+                log.exception("SIP command failed")
+
+    def _reap(self, now: float) -> None:
+        if self._graveyard and self._graveyard[0][0] <= now:
+            self._graveyard = [(t, o) for t, o in self._graveyard if t > now]
+
+    def _pump(self, seconds: float, until: Callable[[], bool] = lambda: False) -> None:
+        ep = self._ep
+        deadline = time.monotonic() + seconds
+        while ep is not None and time.monotonic() < deadline and not until():
+            ep.libHandleEvents(_POLL_MS * 4)
+            self._drain()
+
+    def _setup(self) -> None:
+        c = self.config
+        self._ep = ep = pj.Endpoint()
+        ep.libCreate()
+        cfg = pj.EpConfig()
+        cfg.uaConfig.threadCnt = 0
+        cfg.uaConfig.mainThreadOnly = False
+        cfg.uaConfig.maxCalls = c.max_calls + 2  # headroom so we answer 486 ourselves
+        cfg.uaConfig.userAgent = "voice-appliance"
+        self._writer = _LogWriter()
+        cfg.logConfig.writer = self._writer
+        cfg.logConfig.level = c.pjsip_log_level
+        cfg.logConfig.consoleLevel = 0
+        cfg.logConfig.msgLogging = 0  # whole SIP messages carry URIs (personal data)
+        med = cfg.medConfig
+        med.clockRate = med.sndClockRate = c.clock_rate
+        med.channelCount = 1
+        med.audioFramePtime = 20
+        med.ptime = 20
+        med.noVad = True
+        med.ecTailLen = 0
+        ep.libInit(cfg)
+        ep.audDevManager().setNullDev()
+        tid = self._create_transport(ep)
+        ep.libStart()
+        available = [ci.codecId for ci in ep.codecEnum2()]
+        for codec_id, prio in codec_priorities(available, c.codecs).items():
+            ep.codecSetPriority(codec_id, prio)
+        self._account = self._create_account(tid)
+        log.info("SIP stack up on %s:%d/%s", c.bind, c.port, c.transport)
+
+    def _credential(self, name: str) -> bytes:
+        if self._credentials is None:
+            raise SipStackError(f"credential '{name}' needed but no credentials source given")
+        return self._credentials(name)
+
+    def _create_transport(self, ep: pj.Endpoint) -> int:
+        c = self.config
+        tc = pj.TransportConfig()
+        tc.port = c.port
+        tc.boundAddress = c.bind
+        if c.public_address:
+            tc.publicAddress = c.public_address
+        if c.transport == "tls":
+            assert c.tls_cert_credential and c.tls_key_credential
+            tc.tlsConfig.certBuf = self._credential(c.tls_cert_credential).decode()
+            tc.tlsConfig.privKeyBuf = self._credential(c.tls_key_credential).decode()
+            tc.tlsConfig.verifyServer = False
+            tc.tlsConfig.verifyClient = False
+        kind = _TRANSPORT[c.transport]
+        if ":" in c.bind:
+            kind |= pj.PJSIP_TRANSPORT_IPV6
+        try:
+            return int(ep.transportCreate(kind, tc))
+        except pj.Error as e:
+            if e.status == _EADDRINUSE or "in use" in e.reason.lower():
+                raise SipStackError(
+                    f"cannot listen on {c.transport.upper()} {c.bind}:{c.port}: address already "
+                    "in use (another SIP service or appliance instance is running?)"
+                ) from None
+            raise SipStackError(
+                f"cannot create {c.transport.upper()} transport on {c.bind}:{c.port}: {e.reason}"
+            ) from None
+
+    def _create_account(self, tid: int) -> _Account:
+        c = self.config
+        ac = pj.AccountConfig()
+        host = c.public_address or c.bind
+        host = f"[{host}]" if ":" in host else host
+        ac.idUri = f"sip:{c.user}@{host}:{c.port}"
+        ac.sipConfig.transportId = tid
+        r = c.registration
+        if r is not None:
+            ac.idUri = f"sip:{r.username}@{r.domain}"
+            ac.regConfig.registrarUri = r.registrar
+            ac.regConfig.timeoutSec = r.expires
+            ac.regConfig.retryIntervalSec = 30
+            password = self._credential(r.password_credential).decode().strip()
+            ac.sipConfig.authCreds.append(pj.AuthCredInfo("digest", r.realm, r.username, 0,
+                                                          password))
+        mc = ac.mediaConfig
+        mc.transportConfig.port = c.rtp_port
+        mc.transportConfig.portRange = 200
+        mc.transportConfig.boundAddress = c.bind
+        if c.public_address:
+            mc.transportConfig.publicAddress = c.public_address
+        mc.srtpUse = _SRTP[c.srtp]
+        mc.srtpSecureSignaling = 1 if c.srtp != "disabled" else 0
+        acc = _Account(self)
+        acc.create(ac, True)
+        return acc
+
+    def _shutdown(self) -> None:
+        self._stopping = True
+        ep = self._ep
+        if ep is not None and self._alive:
+            ep.hangupAllCalls()
+            self._pump(3.0, lambda: not self._alive)
+        for call in list(self._alive):
+            call.finish(0, "stack stopped")
+        if self._account is not None and self._reg.active:
+            self._reg_changed.clear()
+            try:
+                self._account.setRegistration(False)
+                self._pump(2.0, self._reg_changed.is_set)
+            except pj.Error:
+                pass
+        self._destroy()
+
+    def _destroy(self) -> None:
+        """Drop every pjsua2 object, then destroy the library (owner thread only)."""
+        self._calls.clear()
+        self._alive.clear()
+        self._graveyard.clear()
+        if self._account is not None:
+            try:
+                self._account.shutdown()
+            except pj.Error:
+                pass
+        self._account = None
+        gc.collect()
+        if self._ep is not None:
+            try:
+                self._ep.libDestroy()
+            except pj.Error:
+                log.exception("libDestroy failed")
+            self._ep = None
+        self._writer = None
+        gc.collect()
+        log.info("SIP stack stopped")
+
+    # ---- owner-thread callbacks -----------------------------------------------------------------
+    def _on_incoming(self, acc: _Account, prm: pj.OnIncomingCallParam) -> None:
+        call = SipCall(self, acc, None, prm.callId)
+        self._alive.add(call)
+        op = pj.CallOpParam()
+        src = str(prm.rdata.srcAddress)
+        if self._stopping or not self._allow.allows(src):
+            log.warning("INVITE from non-allowed source %s rejected (403)", src.rsplit(":", 1)[0])
+            op.statusCode = 403
+            call.answer(op)
+            return
+        if len(self._calls) >= self.config.max_calls:
+            log.warning("INVITE rejected (486): max_calls=%d reached", self.config.max_calls)
+            op.statusCode = 486
+            call.answer(op)
+            return
+        ci = call.getInfo()
+        handle = CallHandle(self, self._sink, "inbound", ci.remoteUri, self.config.clock_rate)
+        call.attach(handle)
+        self._calls[handle.call_id] = call
+        log.info("call %s inbound", handle.call_id)
+        op.statusCode = 180
+        call.answer(op)
+        self._emit(handle.sink, CallStarted(handle, "inbound"))
+        self._cmds.put(lambda: self._call_op(handle.call_id, "answer", 200))
+
+    def _make_call(self, uri: str, sink: CallEventSink) -> CallHandle:
+        if self._account is None or self._stopping:
+            raise SipStackError("SIP stack is not running")
+        if len(self._calls) >= self.config.max_calls:
+            raise SipStackError(f"max_calls={self.config.max_calls} reached")
+        handle = CallHandle(self, sink, "outbound", uri, self.config.clock_rate)
+        call = SipCall(self, self._account, handle)
+        try:
+            call.makeCall(uri, pj.CallOpParam(True))
+        except pj.Error as e:
+            raise SipStackError(f"cannot place call: {e.reason}") from None
+        self._alive.add(call)
+        self._calls[handle.call_id] = call
+        log.info("call %s outbound", handle.call_id)
+        self._emit(sink, CallStarted(handle, "outbound"))
+        return handle
+
+    def on_transfer_request(self, call: SipCall, prm: pj.OnCallTransferRequestParam) -> None:
+        """We are the transferee: follow the REFER only when ``accept_refer`` is set."""
+        if not self.config.accept_refer or self._account is None or call.handle is None:
+            prm.statusCode = 603
+            return
+        handle = CallHandle(self, call.handle.sink, "outbound", str(prm.dstUri),
+                            self.config.clock_rate)
+        new = SipCall(self, self._account, handle)
+        prm.newCall = new
+        self._alive.add(new)
+        self._calls[handle.call_id] = new
+        log.info("call %s created by transfer from %s", handle.call_id, call.handle.call_id)
+        self._emit(handle.sink, CallStarted(handle, "outbound"))
+
+    def on_call_state(self, call: SipCall) -> None:
+        ci = call.getInfo()
+        if ci.state != pj.PJSIP_INV_STATE_DISCONNECTED:
+            return
+        call.finish(int(ci.lastStatusCode), str(ci.lastReason))
+        if call.handle is not None:
+            self._calls.pop(call.handle.call_id, None)
+        self._alive.discard(call)
+        self._graveyard.append((time.monotonic() + _REAP_DELAY_S, call))
+
+    def _call_op(self, call_id: str, op: str, arg: object) -> None:
+        call = self._calls.get(call_id)
+        if call is None:
+            log.debug("call %s: %s ignored (call gone)", call_id, op)
+            return
+        try:
+            if op == "answer":
+                p = pj.CallOpParam()
+                p.statusCode = int(arg)  # type: ignore[call-overload]
+                call.answer(p)
+            elif op == "hangup":
+                p = pj.CallOpParam()
+                p.statusCode = hangup_status(int(arg))  # type: ignore[call-overload]
+                call.hangup(p)
+            elif op == "transfer":
+                call.xfer(str(arg), pj.CallOpParam(True))
+            elif op == "dtmf":
+                call.dialDtmf(str(arg))
+            else:
+                raise ValueError(f"unknown call op {op}")
+        except pj.Error as e:
+            log.warning("call %s: %s failed: %s", call_id, op, e.reason)
+            if op == "transfer" and call.gate is not None:
+                from appliance.telephony.events import TransferStatus
+
+                call.gate.emit(TransferStatus(call_id, 500, e.reason, True))
+
+    def _on_reg_state(self, acc: _Account) -> None:
+        info = acc.getInfo()
+        self._reg = RegistrationState(
+            True, bool(info.regIsActive), int(info.regStatus), str(info.regStatusText),
+            int(info.regExpiresSec),
+        )
+        log.info("registration status %d active=%s", self._reg.code, self._reg.active)
+        self._reg_changed.set()
