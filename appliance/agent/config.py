@@ -22,6 +22,11 @@ class LlmConfig(BaseModel):
     threads: int = Field(1, ge=1)
     n_ctx: int = Field(2048, ge=512)
     max_tokens: int = Field(48, ge=8, le=512)
+    phrasing: bool = Field(
+        False,
+        description="let the LLM reword templated replies (guarded); off by default because the "
+        "registry-shipped 135M/270M models garble meaning — enable with a stronger GGUF",
+    )
     temperature: float = Field(0.0, ge=0, le=2, description="0 = greedy (deterministic)")
     seed: int = Field(0, ge=0, description="fixed sampling seed")
 

@@ -20,7 +20,7 @@ log = logging.getLogger(__name__)
 Phraser = Callable[[str], str]
 """Takes the template text about to be spoken; returns a candidate rewording."""
 
-_SYSTEM = (
+SYSTEM_PROMPT = (
     "You reword a phone receptionist's reply so it sounds natural. Keep every name, date, "
     "time, number and reference exactly as written. Do not add facts, promises or questions. "
     "Reply with one or two short sentences only."
@@ -57,7 +57,7 @@ class LlmPhraser:
 
     def __call__(self, text: str) -> str:
         pieces = self._model.stream(
-            [("system", _SYSTEM), ("user", text)], self._max_tokens, stop=("\n",)
+            [("system", SYSTEM_PROMPT), ("user", text)], self._max_tokens, stop=("\n",)
         )
         return "".join(pieces)
 

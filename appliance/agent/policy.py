@@ -11,50 +11,33 @@ phraser may only reword a reply (see :mod:`appliance.agent.phrasing`).
 
 from __future__ import annotations
 
+import dataclasses
 import logging
-import re
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime
-from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from appliance.agent.config import WorkflowConfig
+from appliance.agent.escalation import EscalationPaths, State
 from appliance.agent.nlu import Signal, Understander, Understanding, understander_for
-from appliance.agent.nlu.dates import extract_time, spoken_date, spoken_time
+from appliance.agent.nlu.choice import pick_offered
+from appliance.agent.nlu.dates import spoken_date, spoken_time
 from appliance.agent.nlu.entities import redact
 from appliance.agent.nlu.signals import phrase_hit
-from appliance.agent.nlu.text import ORDINALS
-from appliance.agent.phrasing import Phraser, apply
+from appliance.agent.phrasing import Phraser
+from appliance.agent.replies import ReplyWriter, last_question, speak
 from appliance.agent.tools import ToolResult, Tools, idempotency_key
 from appliance.agent.types import AgentReply, CallerTurn, ToolCall
 from appliance.agent.workflow import EntityType, IntentSpec, WorkflowSpec
 
 log = logging.getLogger(__name__)
 
-_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_HHMM = re.compile(r"^\d{2}:\d{2}$")
 EMERGENCY_MIN_CONFIDENCE = 0.8
 _CLOSING = ("bye", "goodbye", "good bye", "that's everything", "that's all", "nothing else")
-_WANTS_TRANSFER = ("transfer", "staff", "person", "someone", "human", "put me through")
-_WANTS_MESSAGE = ("message", "call back", "callback", "call me", "ring me")
 
 
-class State(StrEnum):
-    idle = "idle"
-    filling = "filling"
-    choosing = "choosing"
-    confirming = "confirming"
-    changing = "changing"
-    anything_else = "anything_else"
-    offer_callback = "offer_callback"  # after a failed transfer
-    tool_fallback = "tool_fallback"  # after a tool failure: transfer or message?
-    offer_transfer = "offer_transfer"  # after not_found
-    transferring = "transferring"
-    closed = "closed"
-
-
-class WorkflowConversation:
+class WorkflowConversation(EscalationPaths):
     """One call's dialogue (implements :class:`appliance.agent.types.Conversation`).
 
     ``clock`` returns an aware ``datetime``; relative dates resolve in ``config.timezone``.
@@ -80,6 +63,7 @@ class WorkflowConversation:
         self.phraser = phraser
         self.call_id = call_id or uuid.uuid4().hex
         self.nlu = understander or understander_for(workflow, config.phone_region)
+        self.writer = ReplyWriter(workflow, config, phraser)
         self._tz = ZoneInfo(config.timezone)
         self.state = State.idle
         self.intent: str | None = None
@@ -92,30 +76,17 @@ class WorkflowConversation:
         self.out_of_scope = 0
         self.silences = 0
         self.reasks = 0
+        self._checked: tuple[str | None, str | None] = (None, None)
         self._calls: list[ToolCall] = []
-
-    # ------------------------------------------------------------------ protocol
 
     def greeting(self) -> AgentReply:
         return self._say("greeting")
 
-    def on_silence(self) -> AgentReply:
-        if self.state in (State.closed, State.transferring):
-            return AgentReply(say="", action="listen")
-        self.silences += 1
-        if self.silences > self.config.silence_reprompts:
-            return self._close("silence_goodbye", reason="silence")
-        return self._say("silence_reprompt", keep_question=True)
-
-    def on_transfer_failed(self, code: int) -> AgentReply:
-        log.info("transfer failed with %s in call %s", code, self.call_id)
-        if self.intent == "__emergency__":
-            return self._close("emergency_instruct", reason="emergency_transfer_failed")
-        if self.wf.escalation.fallback_intent:
-            self.state = State.offer_callback
-            return self._say("transfer_failed")
-        self.state = State.anything_else
-        return self._say("fallback_declined")
+    def begin(self, intent: str, known: Mapping[str, str] | None = None) -> AgentReply:
+        """Start ``intent`` directly (e.g. from an outbound call), with caller details the
+        site already verified (``name``/``phone``) prefilled instead of asked."""
+        self.known.update(known or {})
+        return self._start(intent, None)
 
     def on_turn(self, turn: CallerTurn) -> AgentReply:
         self._calls = []
@@ -138,6 +109,13 @@ class WorkflowConversation:
             return self._refuse("refuse_medical_advice", "medical_advice")
         if Signal.anger in u.signals and esc.on_anger == "transfer":
             return self._transfer_human("caller_upset", prompt="escalate_anger")
+        reply = self._dispatch(u, turn)
+        if Signal.anger in u.signals and reply.action == "listen":
+            sorry = self._fmt(self._t("apologize_anger"))
+            reply = dataclasses.replace(reply, say=f"{sorry} {reply.say}", reason="caller_upset")
+        return reply
+
+    def _dispatch(self, u: Understanding, turn: CallerTurn) -> AgentReply:
         handler = {
             State.filling: self._on_fill,
             State.changing: self._on_change,
@@ -149,8 +127,6 @@ class WorkflowConversation:
             State.offer_transfer: self._on_offer_transfer,
         }.get(self.state, self._on_intent)
         return handler(u)
-
-    # ------------------------------------------------------------------ states
 
     def _on_intent(self, u: Understanding) -> AgentReply:
         if u.confidence < self.wf.rules.min_confidence or u.intent is None:
@@ -168,7 +144,7 @@ class WorkflowConversation:
                 return self._misunderstood("clarify")
             return self._emergency()
         if spec.kind == "answer":
-            self.intent = u.intent
+            self.intent, self.slots = u.intent, {}
             self.state = State.anything_else
             return self._reply(f"{spec.answer} {self._t('anything_else')}")
         return self._start(u.intent, u)
@@ -176,6 +152,7 @@ class WorkflowConversation:
     def _start(self, intent: str, u: Understanding | None) -> AgentReply:
         spec = self.wf.intents[intent]
         self.intent = intent
+        self.offered, self._checked, self.pending = [], (None, None), None
         fields = (*spec.slots, *spec.optional)
         self.slots = {k: v for k, v in self.known.items() if k in fields}
         if u is not None:
@@ -183,10 +160,14 @@ class WorkflowConversation:
         return self._next_step()
 
     def _absorb(self, u: Understanding, spec: IntentSpec) -> bool:
+        """Take the entities this intent uses. While filling, a slot already filled changes
+        only when it is the one asked for; at confirmation any field may be corrected."""
         changed = False
+        correcting = self.state in (State.confirming, State.changing)
         for k in (*spec.slots, *spec.optional, "part_of_day"):
             v = u.entities.get(k)
-            if v and self.slots.get(k) != v:
+            locked = k in self.slots and not correcting and k != self.pending
+            if v and self.slots.get(k) != v and not locked:
                 self.slots[k] = v
                 changed = changed or k != "part_of_day"
                 if k in ("name", "phone"):
@@ -196,7 +177,9 @@ class WorkflowConversation:
     def _next_step(self) -> AgentReply:
         spec = self._spec()
         missing = next((s for s in spec.slots if s not in self.slots), None)
-        if spec.availability and "date" in self.slots and missing in (None, "time"):
+        when = (self.slots.get("date"), self.slots.get("time"))
+        unchecked = "time" in self.slots and when != self._checked
+        if spec.availability and when[0] and (missing == "time" or unchecked):
             offer = self._check_availability(spec)
             if offer is not None:
                 return offer
@@ -224,6 +207,7 @@ class WorkflowConversation:
         free = list(res.data.get("slots", []))
         if "time" in self.slots:
             if self.slots["time"] in free:
+                self._checked = (self.slots["date"], self.slots["time"])
                 return None
             want = self.slots.pop("time")
             if not free:
@@ -275,7 +259,7 @@ class WorkflowConversation:
         return self._misunderstood("change_what")
 
     def _on_choose(self, u: Understanding) -> AgentReply:
-        pick = self._pick(u.text)
+        pick = pick_offered(u.text, self.offered)
         by_position = pick is not None and pick in self.offered and not u.entities.get("time")
         if pick is None and u.entities.get("time"):
             pick = u.entities["time"]
@@ -292,34 +276,16 @@ class WorkflowConversation:
         self.misunderstandings = 0
         return self._next_step()
 
-    def _pick(self, text: str) -> str | None:
-        words = text.lower().split()
-        if any(
-            w.strip(".,") in ("any", "anything", "whichever", "earliest", "first") for w in words
-        ):
-            return self.offered[0] if self.offered else None
-        for w in words:
-            n = ORDINALS.get(w.strip(".,"))
-            if n and n <= len(self.offered):
-                return self.offered[n - 1]
-        if "last" in words or "latest" in words:
-            return self.offered[-1] if self.offered else None
-        t = extract_time(text, expect=True)
-        if t is None:
-            return None
-        if t in self.offered:
-            return t
-        alt = f"{(int(t[:2]) + 12) % 24:02d}{t[2:]}"  # "nine thirty" heard as 21:30
-        return alt if alt in self.offered else t
-
     def _on_confirm(self, u: Understanding, turn: CallerTurn) -> AgentReply:
         spec = self._spec()
-        interrupted = turn.heard_fraction < self.wf.rules.barge_in_accept_fraction
+        rules = self.wf.rules
+        interrupted = turn.heard_fraction < rules.barge_in_accept_fraction
+        unsure = turn.stt_confidence < rules.min_stt_confidence  # a mumbled "yes" is not a yes
         changed = self._absorb(u, spec)
         if changed:
             self.misunderstandings = 0
             return self._next_step()
-        if u.yes_no == "yes" and not interrupted:
+        if u.yes_no == "yes" and not interrupted and not unsure:
             return self._execute()
         if u.yes_no == "no":
             self.state = State.changing
@@ -331,6 +297,10 @@ class WorkflowConversation:
         return self._say(key, critical=spec.confirm, summary=self._summary(spec))
 
     def _on_anything_else(self, u: Understanding) -> AgentReply:
+        strong = u.confidence >= 0.8 and any(h.startswith("keyword ") for h in u.explanation)
+        if strong and u.intent and self.wf.intents[u.intent].kind != "refuse":
+            self.state = State.idle  # "no wait, I also need to book": a new request
+            return self._on_intent(u)
         if u.yes_no == "no" or phrase_hit(u.text, _CLOSING):
             return self._close("goodbye", reason="completed")
         if u.yes_no == "yes" and u.confidence < 0.8:
@@ -338,34 +308,6 @@ class WorkflowConversation:
             return self._say("what_else")
         self.state = State.idle
         return self._on_intent(u)
-
-    def _on_offer_callback(self, u: Understanding) -> AgentReply:
-        if u.yes_no == "yes" or phrase_hit(u.text, _WANTS_MESSAGE):
-            assert self.wf.escalation.fallback_intent is not None
-            return self._start(self.wf.escalation.fallback_intent, u)
-        if u.yes_no == "no":
-            self.state = State.anything_else
-            return self._say("fallback_declined")
-        return self._misunderstood("transfer_failed")
-
-    def _on_tool_fallback(self, u: Understanding) -> AgentReply:
-        if phrase_hit(u.text, _WANTS_TRANSFER):
-            return self._transfer_human("tool_failure")
-        fb = self.wf.escalation.fallback_intent
-        if fb and (u.yes_no == "yes" or phrase_hit(u.text, _WANTS_MESSAGE)):
-            return self._start(fb, u)
-        if u.yes_no == "no":
-            self.state = State.anything_else
-            return self._say("fallback_declined")
-        return self._misunderstood("fallback_choice")
-
-    def _on_offer_transfer(self, u: Understanding) -> AgentReply:
-        if u.yes_no == "yes":
-            return self._transfer_human("record_not_found")
-        self.state = State.anything_else
-        return self._say("fallback_declined", question=None)
-
-    # ------------------------------------------------------------------ actions
 
     def _execute(self) -> AgentReply:
         spec = self._spec()
@@ -404,25 +346,6 @@ class WorkflowConversation:
         text = f"{self._fmt(success, extra)} {self._t('anything_else')}"
         return self._reply(text, critical=critical, ctx=extra)
 
-    def _tool_failed(self, tool: str, res: ToolResult) -> AgentReply:
-        if res.error == "unavailable" and res.data.get("alternatives"):
-            want = self.slots.pop("time", "")
-            return self._offer(
-                list(res.data["alternatives"]),
-                "slot_unavailable",
-                time=spoken_time(want) if want else "that time",
-            )
-        if res.error == "not_found":
-            self.state = State.offer_transfer
-            return self._say("not_found")
-        log.warning("tool %s failed (%s) in call %s", tool, res.error, self.call_id)
-        fb = self.wf.escalation.fallback_intent
-        own = fb is not None and tool in self.wf.intents[fb].tools
-        if self.wf.escalation.on_tool_failure == "transfer" or own or fb is None:
-            return self._transfer_human("tool_failure", prompt="tool_failed_transfer")
-        self.state = State.tool_fallback
-        return self._say("tool_failed")
-
     def _route(self, spec: IntentSpec) -> AgentReply:
         target = spec.target
         label = "staff"
@@ -439,53 +362,6 @@ class WorkflowConversation:
             target=target or self.config.human_extension,
             reason=f"{self.intent}:{label}",
         )
-
-    def _transfer_human(self, reason: str, prompt: str = "transfer_human") -> AgentReply:
-        target = self.wf.intents["speak_to_human"].target or self.config.human_extension
-        self.state = State.transferring
-        return self._reply(self._fmt(self._t(prompt)), action="transfer", target=target, reason=reason)
-
-    def _emergency(self) -> AgentReply:
-        em = self.wf.escalation.emergency
-        self.intent = "__emergency__"
-        if em is not None and em.action == "instruct":
-            return self._close("emergency_instruct", reason="emergency")
-        self.state = State.transferring
-        return self._reply(
-            self._fmt(self._t("emergency_transfer")),
-            action="transfer",
-            target=self.config.human_extension,
-            reason="emergency",
-            critical=[self.config.emergency_number],
-        )
-
-    def _refuse(self, key: str, reason: str) -> AgentReply:
-        """Refuse and stay in scope; the Nth out-of-scope/refused request escalates."""
-        self.out_of_scope += 1
-        if self.out_of_scope >= self.wf.escalation.out_of_scope_limit:
-            return self._transfer_human(reason, prompt="escalate_out_of_scope")
-        if key == "out_of_scope" and self.state is State.idle:
-            return self._reply(self._fmt(self._t(key)), reason=reason, keep_question=True)
-        if key == "out_of_scope":
-            key = "refuse_injection"
-        text = f"{self._fmt(self._t(key))} {self.question}"
-        return self._reply(text, reason=reason, keep_question=True)
-
-    def _misunderstood(self, key: str) -> AgentReply:
-        self.misunderstandings += 1
-        if self.misunderstandings >= self.wf.escalation.max_misunderstandings:
-            return self._transfer_human(
-                "repeated_misunderstanding", prompt="escalate_misunderstanding"
-            )
-        spec = self._spec() if self.intent in self.wf.intents else None
-        summary = self._summary(spec) if spec is not None else ""
-        return self._say(key, keep_question=True, summary=summary)
-
-    def _close(self, key: str, reason: str) -> AgentReply:
-        self.state = State.closed
-        return self._reply(self._fmt(self._t(key)), action="hangup", reason=reason)
-
-    # ------------------------------------------------------------------ helpers
 
     def _tool(self, name: str, args: dict[str, str]) -> ToolResult:
         key = idempotency_key(self.call_id, name, args)
@@ -504,37 +380,18 @@ class WorkflowConversation:
         return self.wf.intents[self.intent]
 
     def _t(self, key: str, intent: str | None = None) -> str:
-        if intent is not None and intent in self.wf.intents:
-            return self.wf.prompt(key, intent)
-        return self.wf.prompt(key)
+        return self.writer.template(key, intent)
 
-    def _spoken(self) -> dict[str, str]:
-        out = {}
-        for k, v in self.slots.items():
-            out[k] = _speak(v) if k != "phone" else _speak_phone(v)
-        return out
+    def _summary_text(self) -> str:
+        return self._summary(self.wf.intents.get(self.intent or ""))
 
     def _summary(self, spec: IntentSpec | None) -> str:
         if spec is None:
             return ""
-        sp = self._spoken()
-        return ", ".join(sp[k] for k in spec.confirm if k in sp)
+        return ", ".join(speak(self.slots[k]) for k in spec.confirm if k in self.slots)
 
     def _fmt(self, template: str, extra: dict[str, str] | None = None) -> str:
-        ctx: dict[str, str] = {
-            "site_name": self.config.site_name,
-            "scope": self.wf.scope,
-            "emergency_number": self.config.emergency_number,
-            "question": self.question,
-            **self._spoken(),
-        }
-        for k, v in (extra or {}).items():
-            ctx[k] = _speak(v)
-        try:
-            return " ".join(template.format_map(ctx).split())
-        except (KeyError, IndexError, ValueError):
-            log.error("prompt %r needs a value this turn does not have", template)
-            return " ".join(template.split("{")[0].split()) or self._t("done_generic")
+        return self.writer.fill(template, {**self.slots, **(extra or {})}, self.question)
 
     def _say(
         self,
@@ -558,14 +415,13 @@ class WorkflowConversation:
         keep_question: bool = False,
     ) -> AgentReply:
         """Build the reply; remember its question (for reprompts) unless ``keep_question``."""
-        values = dict(self._spoken(), **{k: _speak(v) for k, v in (ctx or {}).items()})
-        crit = [values.get(c, c) for c in critical]
-        crit = [c for c in crit if c and c in text]
-        spoken = apply(self.phraser, text, crit, self.wf.rules.max_reply_words)
-        asked = [p for p in re.split(r"(?<=[.!?])\s+", text) if p.endswith("?")]
-        if asked and not keep_question:
-            self.question = asked[-1]
-        reply = AgentReply(
+        values = {**self.slots, **(ctx or {})}
+        spoken = self.writer.finish(text, [speak(values.get(c, c)) for c in critical])
+        if not keep_question and (q := last_question(text)):
+            self.question = q
+        if action == "transfer" and self.state is not State.closed:
+            self.state = State.transferring
+        return AgentReply(
             say=spoken,
             action=action,  # type: ignore[arg-type]
             target=target,
@@ -574,24 +430,6 @@ class WorkflowConversation:
             entities=dict(self.slots),
             tool_calls=tuple(self._calls),
         )
-        if action == "transfer" and self.state is not State.closed:
-            self.state = State.transferring
-        return reply
-
-
-def _speak(v: str) -> str:
-    if _ISO_DATE.match(v):
-        return spoken_date(date.fromisoformat(v))
-    if _HHMM.match(v):
-        return spoken_time(v)
-    return v.replace("_", " ") if re.fullmatch(r"[a-z_]+", v) else v
-
-
-def _speak_phone(e164: str) -> str:
-    d = e164.lstrip("+")
-    if e164.startswith("+1") and len(d) == 11:
-        return f"{d[1:4]} {d[4:7]} {d[7:]}"
-    return " ".join(d[i : i + 3] for i in range(0, len(d), 3))
 
 
 def _mins(hhmm: str) -> int:

@@ -11,8 +11,9 @@ messages, leads, callbacks and tickets. It is not a fake of any vendor; CalDAV/h
 clients implement the same protocol.
 
 Error codes the policy understands: ``unavailable`` (data["alternatives"]: free HH:MM list),
-``not_found`` (no record for the caller-supplied identity), ``invalid`` (bad arguments); any
-other code, or an exception, is a tool failure.
+``not_found`` (no record for the caller-supplied identity), ``queued`` (or ``queued=True``:
+stored for later delivery, unconfirmed); any other code (``invalid``, ``tool_down``...), or an
+exception, is a tool failure.
 """
 
 from __future__ import annotations
@@ -26,14 +27,16 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any, Protocol
 
-BUSINESS_ERRORS = frozenset({"unavailable", "not_found", "invalid"})
-
 
 @dataclass(frozen=True, slots=True)
 class ToolResult:
+    """``ok`` only when the backend confirmed. ``queued``: not confirmed, but stored for
+    later delivery (the caller is told it is pending, never that it is done)."""
+
     ok: bool
     data: Mapping[str, Any] = field(default_factory=dict)
     error: str | None = None
+    queued: bool = False
 
 
 class Tools(Protocol):

@@ -179,6 +179,7 @@ class RulesSpec(_Strict):
     max_reply_words: int = Field(45, ge=5, le=200)
     min_confidence: float = Field(0.45, gt=0, lt=1)
     barge_in_accept_fraction: float = Field(0.9, gt=0, le=1)
+    min_stt_confidence: float = Field(0.35, ge=0, lt=1)
 
 
 class WorkflowSpec(_Strict):

@@ -248,5 +248,14 @@ class VadEndpointer:
     def set_agent_speaking(self, speaking: bool) -> None:
         self.endpointer.set_agent_speaking(speaking)
 
+    @property
+    def in_utterance(self) -> bool:
+        return self.endpointer.in_utterance
+
+    @property
+    def endpoint_waits(self) -> list[float]:
+        """Recent commit delays (s) after the last voiced frame; see Endpointer."""
+        return list(self.endpointer.endpoint_waits)
+
     def flush(self) -> list[EndpointEvent]:
         return self.endpointer.flush()

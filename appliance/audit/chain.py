@@ -26,18 +26,24 @@ from appliance.store.keys import key_id_of, public_raw
 _SCALARS = (str, int, bool, type(None))
 
 
-def _check_details(value: object, path: str = "details") -> None:
-    """Details are plain JSON (no floats: they do not hash the same in every language)."""
+def _normalize(value: object, path: str = "details") -> object:
+    """Details are plain JSON. Floats become decimal strings (float text differs between
+    languages, which would break independent hash verification); bytes and objects are
+    refused (they are how content would leak into the trail)."""
     if isinstance(value, dict):
+        out = {}
         for k, v in value.items():
             if not isinstance(k, str):
                 raise TypeError(f"{path}: keys must be strings")
-            _check_details(v, f"{path}.{k}")
-    elif isinstance(value, list | tuple):
-        for i, v in enumerate(value):
-            _check_details(v, f"{path}[{i}]")
-    elif not isinstance(value, _SCALARS):
+            out[k] = _normalize(v, f"{path}.{k}")
+        return out
+    if isinstance(value, list | tuple):
+        return [_normalize(v, f"{path}[{i}]") for i, v in enumerate(value)]
+    if isinstance(value, float):
+        return repr(value)
+    if not isinstance(value, _SCALARS):
         raise TypeError(f"{path}: {type(value).__name__} is not allowed in audit details")
+    return value
 
 
 @dataclass(frozen=True)
@@ -113,8 +119,7 @@ class AuditTrail:
 
     def append(self, actor: str, action: str, details: dict | None = None) -> int:
         """Append one entry; returns its seq. Durable once this returns."""
-        details = dict(details or {})
-        _check_details(details)
+        details = _normalize(dict(details or {}))
         with self._tx() as c:
             seq, prev = self.head()
             entry = {

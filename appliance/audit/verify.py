@@ -150,6 +150,8 @@ def verify_records(records: list[dict], pinned: list[bytes] | None = None) -> Ve
 def verify_bundle(path: Path, pinned: list[bytes] | None = None) -> VerifyReport:
     try:
         records = read_records(path)
+    except OSError as e:
+        return VerifyReport().fail(f"cannot read {path}: {e.strerror}")
     except (ValueError, KeyError, UnicodeDecodeError) as e:
         return VerifyReport().fail(f"unreadable bundle: {e.__class__.__name__}")
     try:

@@ -55,7 +55,7 @@ def project_root() -> Path:
 
 
 def _run(cmd: list[str], **kw) -> subprocess.CompletedProcess:
-    log.info("running %s", " ".join(cmd))
+    log.debug("running %s", " ".join(cmd))
     proc = subprocess.run(cmd, capture_output=True, text=True, **kw)
     if proc.returncode != 0:
         tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-25:])
@@ -186,7 +186,8 @@ def source_files(project: Path) -> list[Path]:
     if listed is not None:
         return sorted(project / p for p in listed.split("\0") if p and (project / p).is_file())
     keep = ("appliance", "systemd", "ansible", "models", "tests")
-    files = [project / f for f in ("pyproject.toml", "Makefile", "README.md") if (project / f).exists()]
+    top_files = ("pyproject.toml", "Makefile", "README.md")
+    files = [project / f for f in top_files if (project / f).exists()]
     for top in keep:
         files += [p for p in (project / top).rglob("*")
                   if p.is_file() and "__pycache__" not in p.parts]
@@ -213,6 +214,16 @@ def copy_share(project: Path, dest: Path) -> None:
     if manifest.exists():
         (dest / "models").mkdir(parents=True, exist_ok=True)
         shutil.copy2(manifest, dest / "models/manifest.toml")
+
+
+def content_digest(bundle: Path) -> str:
+    """sha256 over the installable payload (wheels, models, debs), in a stable order."""
+    h = hashlib.sha256()
+    for sub in ("wheels", "models", "debs"):
+        for p in sorted((bundle / sub).glob("*")):
+            if p.is_file():
+                h.update(f"{sub}/{p.name} {sha256_file(p)}\n".encode())
+    return h.hexdigest()
 
 
 def write_sums(bundle: Path) -> Path:
@@ -272,6 +283,9 @@ def build(out: Path, *, project: Path, wheel_cache: Path, models: str, debs: lis
     info = {
         "name": "voice-appliance",
         "version": version,
+        # The release directory name on the target: a rebuilt bundle of the same version
+        # (other wheels, models or debs) is a different release, never a silent overwrite.
+        "release": f"{version}+{content_digest(out)[:10]}",
         "created": dt.datetime.now(dt.UTC).isoformat(),
         "git_commit": (_git(project, "rev-parse", "HEAD") or "").strip() or None,
         "python": f"{sys.version_info.major}.{sys.version_info.minor}",
@@ -339,7 +353,7 @@ def _build(args: argparse.Namespace) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 1
     size = sum(p.stat().st_size for p in args.out.rglob("*") if p.is_file())
-    print(f"bundle {info['version']}: {len(info['wheels'])} wheels, "
+    print(f"bundle {info['release']}: {len(info['wheels'])} wheels, "
           f"{len(info['model_wheels'])} model packages, {len(info['debs'])} debs, "
           f"{size / 1e6:.0f} MB in {args.out}" + (f"; {info['tar']}" if args.tar else ""))
     return 0

@@ -16,6 +16,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     r = rsub.add_parser("run", help="purge everything past retention (admins; systemd timer)")
     add_config_arg(r)
     r.add_argument("--dry-run", action="store_true", help="count only")
+    r.add_argument(
+        "--full-vacuum",
+        action="store_true",
+        help="rewrite the whole file afterwards (maintenance window: locks writers)",
+    )
     r.set_defaults(func=guarded(_run))
     s = rsub.add_parser("status", help="what expires when")
     add_config_arg(s)
@@ -35,7 +40,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _run(args: argparse.Namespace) -> int:
     store, actor = open_store(args)
     with store:
-        counts = retention.run(store, actor, dry_run=args.dry_run)
+        counts = retention.run(store, actor, dry_run=args.dry_run, full_vacuum=args.full_vacuum)
     verb = "would purge" if args.dry_run else "purged"
     for cls in ("recordings", "transcripts", "summaries", "metadata"):
         print(f"{verb} {cls}: {counts[cls]} calls")

@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from appliance.config import ApplianceConfig
-from appliance.doctor.net import probe_port
+from appliance.doctor.net import probe_port, sip_options_probe
 from appliance.doctor.registry import (
     CHECKS,
     CREDENTIAL_REQUIREMENTS,
@@ -28,6 +28,9 @@ from appliance.doctor.registry import (
 from appliance.models import ModelError
 
 __all__ = ["CHECKS", "register_check", "register_credential_requirement"]
+
+SIP_USER_AGENT = "voice-appliance"
+"""What the appliance's SIP stack sends as User-Agent/Server (telephony/stack.py)."""
 
 
 # ---- models ----------------------------------------------------------------------------
@@ -224,7 +227,8 @@ def _is_appliance(cmdline: str) -> bool:
     argv = cmdline.split()
     if any(os.path.basename(t) == "appliance" for t in argv):
         return True
-    return any(a == "-m" and b.split(".")[0] == "appliance" for a, b in zip(argv, argv[1:]))
+    pairs = zip(argv, argv[1:], strict=False)
+    return any(a == "-m" and b.split(".")[0] == "appliance" for a, b in pairs)
 
 
 @register_check
@@ -236,10 +240,17 @@ def check_sip_port(ctx: DoctorContext) -> CheckResult:
     probe = probe_port(sip.bind, sip.port, udp)
     if probe.bindable:
         return CheckResult("sip port", True, f"{where} bindable")
-    if probe.owner_pid is not None:
-        if _is_appliance(probe.owner_cmd) and probe.owner_pid != os.getpid():
+    if (probe.owner_pid is not None and probe.owner_pid != os.getpid()
+            and _is_appliance(probe.owner_cmd)):
+        return CheckResult("sip port", True,
+                           f"{where} in use by the appliance (pid {probe.owner_pid})")
+    if probe.in_use:
+        head = sip_options_probe(sip.bind, sip.port) if udp else None
+        if head is not None and SIP_USER_AGENT in head:
             return CheckResult("sip port", True,
-                               f"{where} in use by the appliance (pid {probe.owner_pid})")
-        return CheckResult("sip port", False,
-                           f"{where} in use by pid {probe.owner_pid}: {probe.owner_cmd[:80]}")
+                               f"{where} in use by the appliance (answers OPTIONS as "
+                               f"{SIP_USER_AGENT})")
+        if probe.owner_pid is not None:
+            return CheckResult("sip port", False, f"{where} in use by pid {probe.owner_pid}: "
+                                                  f"{probe.owner_cmd[:80]}")
     return CheckResult("sip port", False, f"{where}: {probe.error}")

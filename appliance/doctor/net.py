@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import errno
 import os
+import secrets
 import socket
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +19,7 @@ _TCP_LISTEN = "0A"
 class PortProbe:
     bindable: bool
     error: str = ""
+    in_use: bool = False
     owner_pid: int | None = None
     owner_cmd: str = ""
 
@@ -76,11 +78,36 @@ def probe_port(host: str, port: int, udp: bool) -> PortProbe:
             if e.errno == errno.EADDRINUSE:
                 owner = socket_owner(port, udp)
                 if owner:
-                    return PortProbe(False, "address in use", owner[0], owner[1])
-                return PortProbe(False, "address in use (owner not visible)")
+                    return PortProbe(False, "address in use", True, owner[0], owner[1])
+                return PortProbe(False, "address in use (owner not visible)", True)
             if e.errno == errno.EACCES:
                 return PortProbe(False, "permission denied (ports < 1024 need "
                                         "CAP_NET_BIND_SERVICE)")
             if e.errno == errno.EADDRNOTAVAIL:
                 return PortProbe(False, f"{host} is not an address of this host")
             return PortProbe(False, e.strerror or str(e))
+
+
+def sip_options_probe(host: str, port: int, timeout: float = 1.0) -> str | None:
+    """Send a SIP OPTIONS over UDP to ``host:port``; the response head, or None if silent."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_DGRAM) as s:
+        s.settimeout(timeout)
+        s.connect((host, port))
+        lhost, lport = s.getsockname()[:2]
+        branch, tag = secrets.token_hex(6), secrets.token_hex(4)
+        target = f"[{host}]" if family == socket.AF_INET6 else host
+        local = f"[{lhost}]" if family == socket.AF_INET6 else lhost
+        msg = (f"OPTIONS sip:{target}:{port} SIP/2.0\r\n"
+               f"Via: SIP/2.0/UDP {local}:{lport};branch=z9hG4bK{branch};rport\r\n"
+               f"Max-Forwards: 70\r\nFrom: <sip:doctor@{local}>;tag={tag}\r\n"
+               f"To: <sip:{target}:{port}>\r\nCall-ID: {branch}@{local}\r\n"
+               f"CSeq: 1 OPTIONS\r\nUser-Agent: appliance-doctor\r\n"
+               f"Content-Length: 0\r\n\r\n")
+        try:
+            s.send(msg.encode())
+            data = s.recv(4096)
+        except OSError:  # timeout or ICMP port unreachable
+            return None
+    head = data.decode(errors="replace").split("\r\n\r\n", 1)[0]
+    return head if head.startswith("SIP/2.0 ") else None

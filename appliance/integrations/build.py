@@ -52,9 +52,9 @@ def make_client(dest: Any, secret: Secret) -> Client:
 
         return FreshdeskClient(dest, secret(dest.api_key_credential))
     if isinstance(dest, c.SalesforceDestination):
-        from appliance.integrations.crm import SalesforceClient
+        from appliance.integrations.crm import SalesforceClient, salesforce_token_source
 
-        return SalesforceClient(dest, secret(dest.token_credential))
+        return SalesforceClient(dest, salesforce_token_source(dest, secret))
     if isinstance(dest, c.HubSpotDestination):
         from appliance.integrations.crm import HubSpotClient
 
@@ -81,9 +81,9 @@ def make_client(dest: Any, secret: Secret) -> Client:
 
 def make_routes(icfg: IntegrationsConfig, secret: Secret) -> dict[str, Route]:
     """Enabled destinations with the allow-lists from :mod:`fields` (what inventory prints)."""
-    routes = {}
+    routes: dict[str, Route] = {}
     for dest in icfg.destinations:
-        if not dest.enabled:
+        if not (icfg.enabled and dest.enabled):
             continue
         allow = {a: allowed_fields(dest.kind, a, dest.allow_fields) for a in FIELDS[dest.kind]}
         routes[dest.name] = Route(
@@ -123,7 +123,7 @@ def build_integrations(
     """Everything the runtime needs; call ``.start()`` to run the worker thread."""
     icfg = icfg or integrations_config(config)
     secret = secret or (lambda name: read_credential(config, name).decode().strip())
-    outbox = Outbox(outbox_path(config))
+    outbox = Outbox(outbox_path(config), getattr(config.store, "synchronous", "FULL"))
     dispatcher = Dispatcher(
         outbox, make_routes(icfg, secret), icfg.retry, icfg.breaker, audit, rng, icfg.phone_region
     )

@@ -146,8 +146,8 @@ class CalDavClient(Client):
         ev = icalendar.Event()
         ev.add("uid", uid)
         ev.add("dtstamp", datetime.fromtimestamp(req.now, UTC))
-        ev.add("dtstart", start)
-        ev.add("dtend", end)
+        ev.add("dtstart", start.astimezone(UTC))  # UTC: no VTIMEZONE needed
+        ev.add("dtend", end.astimezone(UTC))
         label = "Callback" if req.action == CALLBACK_SLOT else "Appointment"
         who = p.get("caller_name") or "caller"
         ev.add("summary", f"{label}: {who}"[:200])
@@ -200,11 +200,11 @@ class CalDavClient(Client):
             raise PermanentError("booking_not_found")
         if any(u != uid for _, _, u in self.busy(start, end, req)):
             raise PermanentError("slot_unavailable")
-        comp = ev.get_icalendar_component()
-        for prop in ("dtstart", "dtend", "duration"):
-            comp.pop(prop, None)
-        comp.add("dtstart", start)
-        comp.add("dtend", end)
+        with ev.edit_icalendar_component() as comp:
+            for prop in ("dtstart", "dtend", "duration"):
+                comp.pop(prop, None)
+            comp.add("dtstart", start.astimezone(UTC))
+            comp.add("dtend", end.astimezone(UTC))
         self._call("put", req, ev.save)
         return {"booking_id": uid, "start": start.isoformat()}
 

@@ -124,10 +124,21 @@ class SalesforceDestination(_Destination):
     kind: Literal["salesforce"] = "salesforce"
     instance_url: Endpoint = Field(description="https://MYDOMAIN.my.salesforce.com")
     api_version: str = Field("v60.0", pattern=r"^v\d+\.\d$")
+    auth: Literal["token", "client_credentials"] = Field(
+        "token", description="a token file (re-read on 401) or the OAuth client-credentials flow"
+    )
     token_credential: str = "salesforce-access-token"
+    client_id: str | None = Field(None, description="connected app consumer key")
+    client_secret_credential: str = "salesforce-client-secret"
     lead_external_id_field: str = "Appliance_Caller_Key__c"
     task_external_id_field: str = "Appliance_Ref__c"
     lead_company: str = "Phone caller"
+
+    @model_validator(mode="after")
+    def _client_id(self) -> SalesforceDestination:
+        if self.auth == "client_credentials" and not self.client_id:
+            raise ValueError("auth='client_credentials' needs client_id")
+        return self
 
 
 class HubSpotDestination(_Destination):

@@ -1,6 +1,8 @@
 """Salesforce and HubSpot: contact lookup by phone, call notes and disposition.
 
-Salesforce REST (Bearer token): Lead upsert ``PATCH /services/data/vXX.X/sobjects/Lead/
+Salesforce REST (Bearer token from a token file, or the OAuth 2.0 client-credentials flow at
+``/services/oauth2/token``; on 401 the token is renewed once and the request repeated): Lead
+upsert ``PATCH /services/data/vXX.X/sobjects/Lead/
 {extIdField}/{callerKey}`` (caller key = hash of the E.164 number, so repeat callers update one
 Lead) and a completed call Task upserted by ``{taskExtIdField}/{idempotency key}`` - idempotent
 by the vendor's own external-id mechanism. ``REQUEST_LIMIT_EXCEEDED`` (403) is a rate limit.
@@ -13,16 +15,42 @@ Note->contact association type 202 (HUBSPOT_DEFINED).
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from appliance.integrations import httpclient
 from appliance.integrations.base import Client, Request, origin, render_lines
 from appliance.integrations.config import HubSpotDestination, SalesforceDestination
 from appliance.integrations.errors import PermanentError, RateLimited, TransientError
 from appliance.integrations.fields import CRM_LOG, CRM_LOOKUP
+
+TokenSource = Callable[[float], str]  # timeout -> a current access token
+
+
+def salesforce_token_source(cfg: SalesforceDestination, secret: Callable[[str], str]
+                            ) -> TokenSource:
+    """Token file (re-read each time: rotation needs no restart) or client-credentials flow."""
+    if cfg.auth == "token":
+        return lambda timeout: secret(cfg.token_credential)
+
+    def fetch(timeout: float) -> str:
+        form = urlencode({"grant_type": "client_credentials", "client_id": cfg.client_id,
+                          "client_secret": secret(cfg.client_secret_credential)}).encode()
+        resp = httpclient.request(
+            "POST", f"{cfg.instance_url}/services/oauth2/token", data=form, timeout=timeout,
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
+        if resp.status in (400, 401):
+            raise PermanentError("salesforce: OAuth client credentials refused", resp.status)
+        httpclient.raise_for_status(resp, 0.0, "salesforce token")
+        token = (resp.json() or {}).get("access_token")
+        if not token:
+            raise TransientError("salesforce: token response without access_token")
+        return str(token)
+
+    return fetch
 
 
 def caller_key(e164: str) -> str:
@@ -47,11 +75,23 @@ def _note_text(p: Mapping[str, Any], key: str) -> str:
 class SalesforceClient(Client):
     kind = "salesforce"
 
-    def __init__(self, cfg: SalesforceDestination, access_token: str) -> None:
+    def __init__(self, cfg: SalesforceDestination, token: TokenSource) -> None:
         super().__init__(cfg.name)
         self.cfg = cfg
         self._base = f"{cfg.instance_url}/services/data/{cfg.api_version}"
-        self._headers = {"Authorization": f"Bearer {access_token}"}
+        self._token_source = token
+        self._token: str | None = None
+
+    def _send(self, method: str, url: str, req: Request, body: Any = None
+              ) -> httpclient.HttpResponse:
+        for renew in (False, True):
+            if self._token is None or renew:
+                self._token = self._token_source(req.timeout)
+            resp = httpclient.request(method, url, json_body=body, timeout=req.timeout,
+                                      headers={"Authorization": f"Bearer {self._token}"})
+            if resp.status != 401:
+                return resp
+        return resp
 
     def endpoint(self) -> str:
         return origin(self.cfg.instance_url)
@@ -70,10 +110,7 @@ class SalesforceClient(Client):
         if not number.startswith("+") or not number[1:].isdigit():
             raise PermanentError("salesforce lookup: caller_number must be E.164")
         soql = f"SELECT Id, FirstName, LastName FROM Lead WHERE Phone = '{number}' LIMIT 1"
-        resp = httpclient.request(
-            "GET", f"{self._base}/query?q={quote(soql)}", headers=self._headers,
-            timeout=req.timeout,
-        )
+        resp = self._send("GET", f"{self._base}/query?q={quote(soql)}", req)
         self._check(resp, req, "lookup")
         records = (resp.json() or {}).get("records") or []
         if not records:
@@ -94,7 +131,7 @@ class SalesforceClient(Client):
             if p.get("caller_name"):
                 lead["FirstName"], lead["LastName"] = _split_name(p["caller_name"])
             else:  # don't overwrite a known name with a placeholder
-                got = httpclient.request("GET", url, headers=self._headers, timeout=req.timeout)
+                got = self._send("GET", url, req)
                 if got.status == 404:
                     lead["LastName"] = "Unknown caller"
                 else:
@@ -103,8 +140,7 @@ class SalesforceClient(Client):
                 lead.update(Company=self.cfg.lead_company, LeadSource="Phone Inquiry")
                 if not lead.get("FirstName"):
                     lead.pop("FirstName", None)
-            resp = httpclient.request("PATCH", url, headers=self._headers, json_body=lead,
-                                      timeout=req.timeout)
+            resp = self._send("PATCH", url, req, lead)
             self._check(resp, req, "lead upsert")
             lead_id = (resp.json() or {}).get("id") if resp.body else None
         task: dict[str, Any] = {
@@ -118,8 +154,7 @@ class SalesforceClient(Client):
         if lead_id:
             task["WhoId"] = lead_id
         url = f"{self._base}/sobjects/Task/{self.cfg.task_external_id_field}/{req.key}"
-        resp = httpclient.request("PATCH", url, headers=self._headers, json_body=task,
-                                  timeout=req.timeout)
+        resp = self._send("PATCH", url, req, task)
         self._check(resp, req, "task upsert")
         body = resp.json() if resp.body else {}
         return {"task_id": (body or {}).get("id"), "lead_id": lead_id,

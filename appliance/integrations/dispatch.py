@@ -141,7 +141,14 @@ class Dispatcher:
             breaker.release()
             return Outcome("busy", entry.id)
         payload = minimize(claimed.payload, route.allow.get(claimed.action, ()), self.region)
-        self._audit(route, claimed, payload)
+        try:
+            self._audit(route, claimed, payload)
+        except Exception:  # noqa: BLE001 - nothing leaves without its audit record
+            log.exception("outbox %s: audit failed; not sent", entry.id)
+            breaker.release()
+            self.outbox.reschedule(entry.id, now + self.retry.base_delay_s, "audit unavailable",
+                                   now, uncount=True)
+            return Outcome("queued", entry.id, error="audit unavailable")
         req = Request(
             action=claimed.action,
             payload=payload,
@@ -163,7 +170,7 @@ class Dispatcher:
             self.outbox.mark_dead(entry.id, str(e), now)
             log.warning("outbox %s to %s dead: %s", entry.id, entry.destination, e)
             return Outcome("dead", entry.id, error=str(e))
-        except (TransientError, DeliveryError, Exception) as e:  # noqa: BLE001
+        except Exception as e:  # noqa: BLE001 - TransientError, or a client bug
             if not isinstance(e, DeliveryError):
                 log.exception("outbox %s: unexpected client error", entry.id)
             breaker.record_failure(now)
@@ -210,7 +217,7 @@ class Dispatcher:
             breaker.release()
             raise Unavailable("rate limited", now + wait)
         payload = minimize(record, route.allow[action], self.region)
-        self.audit(AUDIT_ACTOR, "outbound", {
+        self.audit(AUDIT_ACTOR, "outbound", {  # raises -> nothing is sent
             "destination": destination, "kind": route.client.kind,
             "endpoint": route.client.endpoint(), "action": action, "fields": sorted(payload),
         })

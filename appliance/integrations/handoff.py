@@ -33,7 +33,7 @@ class Handoff:
         name: str | None = None,
     ) -> ToolResult:
         """A callback task/ticket or calendar entry with the reason and the caller's number."""
-        return self._call("schedule_callback", {
+        return self._call("helpdesk.request_callback", {
             "reason": reason, "preferred_time": preferred_time,
             "callback_number": callback_number, "name": name,
         })
@@ -41,10 +41,12 @@ class Handoff:
     def ticket(self, summary: str, reason: str, priority: str = "normal") -> ToolResult:
         """A ticket with a minimized summary, the escalation reason and the recording reference
         (the runtime's ``recording_ref``, never the audio or the full transcript)."""
-        return self._call("create_ticket", {
+        return self._call("helpdesk.create_ticket", {
             "subject": f"Handoff: {reason}", "summary": summary, "reason": reason,
             "category": "handoff", "priority": priority,
         })
 
     def escalate(self, reason: str, summary: str = "", priority: str = "high") -> ToolResult:
-        return self._call("escalate", {"reason": reason, "summary": summary, "priority": priority})
+        return self._call(
+            "alerts.escalate", {"reason": reason, "summary": summary, "priority": priority}
+        )

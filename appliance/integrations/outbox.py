@@ -95,7 +95,7 @@ class Entry:
 class Outbox:
     """Thread-safe; each process opens its own. Times are injected ``now`` seconds."""
 
-    def __init__(self, path: Path | str) -> None:
+    def __init__(self, path: Path | str, synchronous: str = "FULL") -> None:
         self.path = str(path)
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
@@ -105,7 +105,9 @@ class Outbox:
         self._db.row_factory = sqlite3.Row
         self._lock = threading.RLock()
         self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
+        if synchronous not in ("FULL", "NORMAL"):
+            raise ValueError(f"synchronous must be FULL or NORMAL, not {synchronous!r}")
+        self._db.execute(f"PRAGMA synchronous={synchronous}")
         self._db.executescript(SCHEMA)
 
     def close(self) -> None:
@@ -238,6 +240,14 @@ class Outbox:
                 "UPDATE outbox SET state='pending', attempts=0, next_attempt_at=?, updated_at=?"
                 " WHERE state='dead'",
                 (now, now),
+            )
+        return cur.rowcount
+
+    def purge_delivered(self, before: float) -> int:
+        """Retention: drop delivered entries (already payload-free) older than ``before``."""
+        with self._tx() as db:
+            cur = db.execute(
+                "DELETE FROM outbox WHERE state='delivered' AND delivered_at<?", (before,)
             )
         return cur.rowcount
 

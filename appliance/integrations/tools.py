@@ -91,23 +91,28 @@ class IntegrationTools:
         self.clock = clock
         self.context = context
         cal = config.routes.calendar
-        self.tz = ZoneInfo(config.destination(cal).timezone if cal else "UTC")  # type: ignore[attr-defined]
+        tz = getattr(config.destination(cal), "timezone", "UTC") if cal else "UTC"
+        self.tz = ZoneInfo(tz)
 
     def for_call(
         self, call_id: str, caller_number: str | None = None, recording_ref: str | None = None
     ) -> IntegrationTools:
         region = self.config.phone_region
         number = normalize_number(caller_number, region) if caller_number else None
-        bound = IntegrationTools.__new__(IntegrationTools)
-        bound.__dict__.update(self.__dict__)
-        bound.context = CallContext(call_id, number, recording_ref)
-        return bound
+        context = CallContext(call_id, number, recording_ref)
+        return IntegrationTools(self.config, self.dispatcher, self.worker, self.clock, context)
 
     @property
-    def names(self) -> tuple[str, ...]:
-        """The tools usable with the configured routes."""
-        r = self.config.routes
-        return tuple(n for n, (_, route) in _TOOLS.items() if getattr(r, route))
+    def names(self) -> frozenset[str]:
+        """The tools usable with the enabled, routed destinations."""
+        r, live = self.config.routes, self.dispatcher.routes
+
+        def served(route: str) -> bool:
+            target = getattr(r, route)
+            names = target if isinstance(target, tuple) else (target,)
+            return any(name in live for name in names if name)
+
+        return frozenset(n for n, (_, route) in _TOOLS.items() if served(route))
 
     # -- protocol ---------------------------------------------------------------------------
     def call(self, name: str, arguments: Mapping[str, str], idempotency_key: str) -> ToolResult:

@@ -107,8 +107,14 @@ class Manifest:
 
 
 def default_manifest_path() -> Path:
-    """The shipped manifest: ``<repo>/models/manifest.toml`` next to the ``appliance`` package."""
-    return Path(appliance.__file__).resolve().parents[1] / "models" / "manifest.toml"
+    """The shipped manifest: ``<repo>/models/manifest.toml`` next to the ``appliance`` package.
+
+    A non-editable install has no repo checkout; then a copy packaged as
+    ``appliance/models/manifest.toml`` (pyproject package-data ``models/*.toml``) is used.
+    """
+    repo = Path(appliance.__file__).resolve().parents[1] / "models" / "manifest.toml"
+    packaged = Path(__file__).resolve().with_name("manifest.toml")
+    return packaged if not repo.is_file() and packaged.is_file() else repo
 
 
 def load_manifest(path: Path | None = None) -> Manifest:

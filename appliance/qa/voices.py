@@ -28,7 +28,24 @@ def espeak(text: str, voice: str = "en-us+m3", words_per_minute: int = 165) -> A
     )
     if proc.returncode != 0 or not proc.stdout:
         raise VoiceError(f"espeak-ng failed: {proc.stderr.decode(errors='replace').strip()}")
-    return wav_bytes_to_frame(proc.stdout)
+    return trim_silence(wav_bytes_to_frame(proc.stdout))
+
+
+def trim_silence(frame: AudioFrame, threshold_dbfs: float = -45.0) -> AudioFrame:
+    """Cut leading/trailing silence so "end of caller audio" means end of speech."""
+    import numpy as np
+
+    x = frame.to_float32()
+    win = max(1, frame.sample_rate // 100)  # 10 ms
+    n = len(x) // win
+    if n == 0:
+        return frame
+    rms = np.sqrt(np.mean(x[: n * win].reshape(n, win) ** 2, axis=1) + 1e-12)
+    loud = np.flatnonzero(20 * np.log10(rms) > threshold_dbfs)
+    if loud.size == 0:
+        return frame
+    a, b = loud[0] * win, (loud[-1] + 1) * win
+    return AudioFrame(frame.pcm[a * 2 : b * 2], frame.sample_rate, frame.timestamp)
 
 
 def wav_bytes_to_frame(data: bytes) -> AudioFrame:

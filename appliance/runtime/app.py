@@ -50,6 +50,24 @@ class Workers:
             w.stop()
 
 
+def check_sip_port(config: ApplianceConfig) -> None:
+    """Raise SipStackError when the configured SIP address cannot be bound."""
+    import socket
+
+    from appliance.telephony.stack import SipStackError
+
+    sip = config.sip
+    kind = socket.SOCK_DGRAM if sip.transport == "udp" else socket.SOCK_STREAM
+    with socket.socket(socket.AF_INET, kind) as s:
+        try:
+            s.bind((sip.bind, sip.port))
+        except OSError as e:
+            raise SipStackError(
+                f"cannot bind SIP {sip.transport} {sip.bind}:{sip.port}: {e.strerror}"
+                " (another process, e.g. a PBX or a second appliance, already uses it)"
+            ) from None
+
+
 class Appliance:
     """Owns every long-lived part; ``run()`` serves calls until ``stop()`` or a signal."""
 
@@ -97,6 +115,7 @@ class Appliance:
             # not possible off the main thread (tests run the app in a thread)
             with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
                 self._loop.add_signal_handler(sig, self._stop.set)
+        check_sip_port(self.config)  # fail before spending seconds on model loading
         if self.components is None:
             await self.load()
         deps = self._deps()

@@ -94,7 +94,8 @@ class Components:
         from appliance.agent.phrasing import LlmPhraser
         from appliance.agent.policy import WorkflowConversation
 
-        phraser = LlmPhraser(self.llm, self.config.llm.max_tokens) if self.llm else None
+        use = self.llm is not None and self.config.llm.phrasing
+        phraser = LlmPhraser(self.llm, self.config.llm.max_tokens) if use else None
         return WorkflowConversation(
             self.workflow,
             self.config.workflow,
@@ -134,12 +135,16 @@ async def load_components(config: ApplianceConfig, workers: Workers, clock: Cloc
     transcriber = await workers.stt.run(build_transcriber, config.stt, stt_path)
     synthesizer = await workers.tts.run(PiperSynthesizer, voice_path, config.tts)
     llm = None
-    if config.llm.enabled:
+    if config.llm.enabled and config.llm.phrasing:
         from appliance.agent.llm import build_language_model
+        from appliance.agent.phrasing import SYSTEM_PROMPT
 
         llm = await workers.policy.run(build_language_model, config.llm, registry)
+        if llm is not None:  # evaluate the constant system prompt once: warm KV cache
+            await workers.policy.run(llm.warmup, SYSTEM_PROMPT)
     wall = _wall_clock(config, clock)
     store = await workers.io.run(CallStore.open, config)
+    await workers.io.run(store.record_config, config)  # audits which sections changed
     recorder = StoreRecorder(store, workflow.name)
     tools = LocalTools(clock=wall)
     comps = Components(
@@ -161,10 +166,11 @@ async def load_components(config: ApplianceConfig, workers: Workers, clock: Cloc
 
 def _fixed_prompts(workflow: Any, config: ApplianceConfig) -> list[str]:
     """Fixed prompts worth caching as audio (greeting, reprompts, closings)."""
-    prompts = getattr(workflow, "prompts", None) or {}
-    values = prompts.values() if isinstance(prompts, dict) else []
+    values = [*workflow.prompts.values(), *workflow.entity_prompts.values()]
     out = []
     for v in values:
-        if isinstance(v, str) and "{" not in v:
-            out.append(v.replace("{site_name}", config.workflow.site_name))
+        if isinstance(v, str):
+            v = v.replace("{site_name}", config.workflow.site_name)
+            if "{" not in v:
+                out.append(v)
     return out

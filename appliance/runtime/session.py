@@ -32,6 +32,9 @@ class EndpointerLike(Protocol):
 
     def set_agent_speaking(self, speaking: bool) -> None: ...
 
+    @property
+    def in_utterance(self) -> bool: ...
+
 
 class TranscriptLike(Protocol):
     text: str
@@ -257,9 +260,13 @@ class CallSession:
             "call %s: barge-in after %.2fs of agent audio", self.call.call_id, rep.played_seconds
         )
 
+    def _caller_active(self) -> bool:
+        """The caller is mid-utterance or a turn of theirs is still being handled."""
+        return self.endpointer.in_utterance or not self._turns.empty()
+
     def _arm_silence(self) -> None:
         self._cancel_silence()
-        if not self.ended.is_set():
+        if not self.ended.is_set() and not self._caller_active():
             self._silence_task = asyncio.get_running_loop().create_task(self._silence_timer())
 
     def _cancel_silence(self) -> None:
@@ -269,7 +276,7 @@ class CallSession:
 
     async def _silence_timer(self) -> None:
         await asyncio.sleep(self.deps.silence_timeout)
-        if self.ended.is_set() or self.conversation is None:
+        if self.ended.is_set() or self.conversation is None or self._caller_active():
             return
         self._silence_task = None
         reply = await self.deps.policy_worker.run(self.conversation.on_silence)
@@ -303,6 +310,8 @@ class CallSession:
                 "stt": stt_s,
                 "speculative_hit": meta["speculative_hit"],
                 "committed_at": meta["committed_at"],
+                "stt_audio": float(getattr(transcript, "duration", 0.0)),
+                "stt_compute": float(getattr(transcript, "elapsed", 0.0)),
             }
             self._record("caller", turn.text, meta["speech_start"], meta["speech_end"], {})
         elif turn.dtmf:
@@ -396,6 +405,8 @@ class CallSession:
                 tts_first_chunk=round(tts_first, 4),
                 total_server=round(timing["endpoint_wait"] + (t_first - timing["committed_at"]), 4),
                 barge_in=False,
+                stt_audio=round(timing["stt_audio"], 4),
+                stt_compute=round(timing["stt_compute"], 4),
             )
         )
 

@@ -22,6 +22,8 @@ class TurnTiming:
     tts_first_chunk: float  # reply text -> first audio chunk queued for playout
     total_server: float  # last voiced caller frame -> first reply audio queued
     barge_in: bool
+    stt_audio: float = 0.0  # seconds of caller audio transcribed
+    stt_compute: float = 0.0  # seconds the STT engine spent on it (RTF = compute / audio)
 
 
 class TimingJournal:

@@ -103,7 +103,7 @@ class HallucinationGuard:
             return f"no speech (p={tr.no_speech_prob:.2f}, logprob={tr.avg_logprob:.2f})"
         if tr.avg_logprob < c.min_logprob:
             return f"low confidence (logprob={tr.avg_logprob:.2f})"
-        if joined in _WEAK_PHRASES and (tr.no_speech_prob > 0.3 or tr.avg_logprob < -0.7):
+        if joined in _WEAK_PHRASES and (tr.no_speech_prob > 0.5 or tr.avg_logprob < -0.9):
             return f"weak noise phrase {joined!r}"
         if max_ngram_run(words, 1) >= c.max_ngram_repeats + 2:
             return "repeated word"

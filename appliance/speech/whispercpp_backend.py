@@ -3,12 +3,12 @@
 Only ever given a file path: pywhispercpp resolves anything that is not an existing file as a
 model *name* and downloads it from a hub, which must never happen on the appliance. The file is
 validated before pywhispercpp sees it: whisper.cpp *aborts the process* (``ggml_abort``) on a
-malformed file instead of returning an error, so the header is checked in Python and the load
-is first tried in a throw-away subprocess (``probe=True``, ~1 s at startup). ``n_threads``
-comes from the config (1 by default: whisper.cpp's OpenMP threads spin and starve the LLM on
-2 shared cores).
-whisper.cpp exposes no per-segment no-speech probability through pywhispercpp, so
-``no_speech_prob`` is always 0 and the guard relies on logprob, level and text checks.
+malformed file instead of returning an error, so the file layout is walked in Python
+(appliance.speech.ggml_file) and the load is first tried in a throw-away subprocess
+(``probe=True``, ~1-2 s at startup). ``n_threads`` comes from the config (1 by default:
+whisper.cpp's OpenMP threads spin and starve the LLM on 2 shared cores). whisper.cpp exposes
+no per-segment no-speech probability through pywhispercpp, so ``no_speech_prob`` is always 0
+and the guard relies on logprob, level and text checks.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from __future__ import annotations
 import logging
 import math
 import os
-import struct
 import subprocess
 import sys
 import time
@@ -26,62 +25,30 @@ from typing import Any
 from appliance.audio.frame import AudioFrame
 from appliance.speech.config import SttConfig
 from appliance.speech.errors import ModelLoadError
+from appliance.speech.ggml_file import validate_ggml
 from appliance.speech.hallucination import HallucinationGuard
 from appliance.speech.stt import STT_RATE, Transcript, to_stt_input
 
 log = logging.getLogger(__name__)
 
-GGML_MAGIC = b"lmgg"  # uint32 0x67676d6c little-endian
-MIN_MODEL_BYTES = 1 << 20
-_HPARAMS = (
-    "n_vocab", "n_audio_ctx", "n_audio_state", "n_audio_head", "n_audio_layer",
-    "n_text_ctx", "n_text_state", "n_text_head", "n_text_layer", "n_mels", "ftype",
-)
+# pywhispercpp wraps even a NULL context in an object, so the probe decodes 1 s of silence:
+# a model that failed to load crashes the probe, not the appliance.
 _PROBE = (
-    "import sys; from pywhispercpp.model import Model; "
-    "m = Model(sys.argv[1], n_threads=1, redirect_whispercpp_logs_to=None); "
-    "sys.exit(0 if getattr(m, '_ctx', None) is not None else 3)"
+    "import sys, numpy; from pywhispercpp.model import Model; "
+    "m = Model(sys.argv[1], n_threads=1, redirect_whispercpp_logs_to=None, "
+    "print_progress=False, print_realtime=False); "
+    "m.transcribe(numpy.zeros(16000, numpy.float32)); print('probe-ok')"
 )
-
-
-def read_ggml_hparams(path: Path) -> dict[str, int]:
-    """Header of a whisper.cpp ggml file; raises ModelLoadError if it is not plausible."""
-    try:
-        with path.open("rb") as f:
-            head = f.read(4 + 4 * len(_HPARAMS))
-        size = path.stat().st_size
-    except OSError as e:
-        raise ModelLoadError(path, f"unreadable: {e}") from e
-    if head[:4] != GGML_MAGIC:
-        raise ModelLoadError(path, f"not a ggml whisper model (magic {head[:4]!r})")
-    if size < MIN_MODEL_BYTES or len(head) < 4 + 4 * len(_HPARAMS):
-        raise ModelLoadError(path, f"truncated ({size} bytes)")
-    hp = dict(zip(_HPARAMS, struct.unpack(f"<{len(_HPARAMS)}i", head[4:]), strict=True))
-    plausible = (
-        51000 <= hp["n_vocab"] <= 52000
-        and hp["n_audio_ctx"] == 1500
-        and hp["n_text_ctx"] == 448
-        and hp["n_mels"] in (80, 128)
-        and all(0 < hp[k] <= 4096 for k in ("n_audio_state", "n_text_state"))
-        and all(0 < hp[k] <= 64 for k in _HPARAMS if k.endswith(("_head", "_layer")))
-        and hp["ftype"] % 1000 in (0, 1, 2, 3, 7, 8, 9, 10, 11, 12, 13, 14)
-    )
-    if not plausible:
-        raise ModelLoadError(path, f"implausible whisper hyper-parameters {hp}")
-    return hp
 
 
 def check_ggml_file(path: Path, probe: bool = True) -> dict[str, int]:
     """Raise ModelLoadError unless ``path`` is a loadable ggml whisper file.
 
-    ``probe`` loads it once in a subprocess so a file that would abort whisper.cpp only kills
-    the probe. Returns the header hyper-parameters.
+    The layout is validated in Python (:func:`validate_ggml`); ``probe`` then loads it once in
+    a subprocess so a file that would still abort whisper.cpp only kills the probe. Returns the
+    header hyper-parameters.
     """
-    if not path.exists():
-        raise ModelLoadError(path, "no such file")
-    if not path.is_file():
-        raise ModelLoadError(path, "expected a ggml .bin file, found a directory")
-    hp = read_ggml_hparams(path)
+    hp = validate_ggml(path)
     if probe:
         env = {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1"}
         try:
@@ -91,7 +58,7 @@ def check_ggml_file(path: Path, probe: bool = True) -> dict[str, int]:
             )
         except subprocess.TimeoutExpired as e:
             raise ModelLoadError(path, "whisper.cpp probe load timed out") from e
-        if res.returncode != 0:
+        if res.returncode != 0 or b"probe-ok" not in res.stdout:
             tail = res.stderr.decode(errors="replace").strip().splitlines()[-3:]
             raise ModelLoadError(
                 path, f"whisper.cpp failed to load it (exit {res.returncode}): {' | '.join(tail)}"
@@ -138,7 +105,7 @@ class WhisperCppTranscriber:
             )
         except Exception as e:
             raise ModelLoadError(model_path, f"{type(e).__name__}: {e}") from e
-        if getattr(self._model, "_ctx", None) is None:
+        if getattr(self._model, "_ctx", None) is None:  # only if probe=False and it failed
             raise ModelLoadError(model_path, "whisper.cpp could not initialise a context")
         self.load_seconds = time.perf_counter() - t0
         self.model_path = model_path
@@ -151,7 +118,10 @@ class WhisperCppTranscriber:
         t0 = time.perf_counter()
         text, avg_logprob = "", 0.0
         if samples.size >= STT_RATE // 10:  # whisper.cpp rejects < 100 ms of input
-            segments = self._model.transcribe(samples, extract_probability=True)
+            budget = 12 + int(8.0 * samples.size / STT_RATE)  # caps repetition loops
+            segments = self._model.transcribe(
+                samples, extract_probability=True, max_tokens=budget
+            )
             text = " ".join(s.text.strip() for s in segments if s.text.strip())
             logs = [math.log(max(s.probability, 1e-9)) for s in segments
                     if not math.isnan(s.probability)]

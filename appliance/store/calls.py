@@ -158,7 +158,7 @@ class CallStore:
         """Store one encrypted turn; returns its per-call sequence number."""
         if speaker not in SPEAKERS:
             raise ValueError(f"speaker must be one of {SPEAKERS}")
-        meta_json = json.dumps(meta or {}, sort_keys=True)
+        meta_json = json.dumps(meta or {}, sort_keys=True, default=str)
         with self._tx() as c:
             row = c.execute("SELECT turn_count FROM calls WHERE call_id=?", (call_id,)).fetchone()
             if row is None:
@@ -219,7 +219,7 @@ class CallStore:
                     return None
                 return crypto.seal(dek, value.encode(), outcome_aad(call_id, column, key_id))
 
-            ents = json.dumps(entities or {}, sort_keys=True)
+            ents = json.dumps(entities or {}, sort_keys=True, default=str)
             c.execute(
                 "INSERT OR REPLACE INTO outcomes(call_id, outcome, escalation_reason, summary,"
                 " entities, set_at) VALUES (?,?,?,?,?,?)",

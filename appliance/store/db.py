@@ -3,7 +3,8 @@
 Durability: WAL + ``synchronous=FULL`` by default, so a COMMIT has been fsynced to the WAL
 before the writer returns: acknowledged writes survive kill -9 *and* power loss. NORMAL
 (configurable) still survives kill -9 (the WAL is in the page cache) but may lose the last
-transactions on power loss. ``secure_delete`` zeroes freed content on delete.
+transactions on power loss. ``secure_delete`` zeroes freed content on delete;
+``auto_vacuum=INCREMENTAL`` lets retention hand freed pages back to the filesystem.
 """
 
 from __future__ import annotations
@@ -144,6 +145,10 @@ def connect(path: Path, synchronous: str = "FULL") -> sqlite3.Connection:
     path.parent.mkdir(parents=True, exist_ok=True)
     conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None, timeout=10)
     conn.execute("PRAGMA busy_timeout = 10000")
+    # Only takes effect on a new, empty database: lets retention free pages incrementally
+    # instead of a full VACUUM that would lock out the live service on a large file.
+    if conn.execute("PRAGMA page_count").fetchone()[0] == 0:
+        conn.execute("PRAGMA auto_vacuum = INCREMENTAL")
     conn.execute("PRAGMA journal_mode = WAL")
     conn.execute(f"PRAGMA synchronous = {'FULL' if synchronous == 'FULL' else 'NORMAL'}")
     conn.execute("PRAGMA foreign_keys = ON")

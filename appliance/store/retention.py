@@ -2,8 +2,9 @@
 
 A purge, in one transaction: destroy the data keys of the expired class (so any copy of
 the ciphertext — backups, stale pages — is undecryptable), delete or null the rows, and
-audit it. Then VACUUM and truncate the WAL so freed pages (zeroed by secure_delete) leave
-the file. Ages count from the call's start. Calls under legal hold are never purged.
+audit it. Then an incremental vacuum and a WAL truncate so freed pages (zeroed by
+secure_delete) leave the file. Ages count from the call's start. Calls under legal hold
+are never purged.
 """
 
 from __future__ import annotations
@@ -17,7 +18,13 @@ from appliance.store.clock import iso
 from appliance.store.errors import UnknownCall
 
 DAY = 86400.0
-_EXPIRED = "SELECT call_id FROM calls WHERE legal_hold = 0 AND started_at < ?"
+# Expired: past the class cutoff, not held, and ended (a call that never ended — a crash —
+# counts one day later), so a live call's key is never shredded under the runtime's feet.
+_WHERE = (
+    "legal_hold = 0 AND started_at < :cutoff"
+    " AND (ended_at IS NOT NULL OR started_at < :cutoff - 86400)"
+)
+_EXPIRED = f"SELECT call_id FROM calls WHERE {_WHERE}"
 # What each class owns, deleted after its key is destroyed.
 _CONTENT_SQL = {
     "recordings": [f"DELETE FROM recordings WHERE call_id IN ({_EXPIRED})"],
@@ -58,18 +65,15 @@ def status(store: CallStore, actor: str) -> dict:
         c = store._conn
         for cls, days in policy_days(store).items():
             base = (
-                "FROM calls JOIN data_keys k USING (call_id) WHERE k.record_class = ?"
+                "FROM calls JOIN data_keys k USING (call_id) WHERE k.record_class = :cls"
                 " AND k.wrapped IS NOT NULL"
             )
-            live = c.execute(f"SELECT count(*) {base}", (cls,)).fetchone()[0]
-            cutoff = now - days * DAY
-            expired = c.execute(
-                f"SELECT count(*) {base} AND legal_hold = 0 AND started_at < ?", (cls, cutoff)
-            ).fetchone()[0]
-            held = c.execute(f"SELECT count(*) {base} AND legal_hold = 1", (cls,)).fetchone()[0]
+            p = {"cls": cls, "cutoff": now - days * DAY}
+            live = c.execute(f"SELECT count(*) {base}", p).fetchone()[0]
+            expired = c.execute(f"SELECT count(*) {base} AND {_WHERE}", p).fetchone()[0]
+            held = c.execute(f"SELECT count(*) {base} AND legal_hold = 1", p).fetchone()[0]
             nxt = c.execute(
-                f"SELECT min(started_at) {base} AND legal_hold = 0 AND started_at >= ?",
-                (cls, cutoff),
+                f"SELECT min(started_at) {base} AND legal_hold = 0 AND started_at >= :cutoff", p
             ).fetchone()[0]
             out.append(
                 ClassStatus(
@@ -124,8 +128,12 @@ def _purge_audit(store: CallStore, now: float) -> int:
     return n
 
 
-def run(store: CallStore, actor: str, *, dry_run: bool = False, vacuum: bool = True) -> dict:
-    """Purge everything past retention; returns counts per class."""
+def run(store: CallStore, actor: str, *, dry_run: bool = False, full_vacuum: bool = False) -> dict:
+    """Purge everything past retention; returns counts per class.
+
+    Freed pages were zeroed by secure_delete; ``incremental_vacuum`` returns them to the
+    filesystem without rewriting the database. ``full_vacuum`` rewrites the whole file
+    (holds the write lock for a while: for maintenance windows)."""
     authorize(store, actor, "retention.run")
     now = store.clock.now()
     days = policy_days(store)
@@ -136,9 +144,9 @@ def run(store: CallStore, actor: str, *, dry_run: bool = False, vacuum: bool = T
             victims = [
                 r[0]
                 for r in c.execute(
-                    f"SELECT call_id FROM data_keys WHERE record_class = ? AND wrapped IS NOT NULL"
-                    f" AND call_id IN ({_EXPIRED}) ORDER BY call_id",
-                    (cls, cutoff),
+                    "SELECT call_id FROM data_keys WHERE record_class = :cls"
+                    f" AND wrapped IS NOT NULL AND call_id IN ({_EXPIRED}) ORDER BY call_id",
+                    {"cls": cls, "cutoff": cutoff},
                 )
             ]
             counts[cls] = len(victims)
@@ -146,26 +154,28 @@ def run(store: CallStore, actor: str, *, dry_run: bool = False, vacuum: bool = T
                 continue
             # 1. crypto-shred: the data keys go first
             c.execute(
-                f"UPDATE data_keys SET wrapped = NULL, destroyed_at = ? WHERE record_class = ?"
+                "UPDATE data_keys SET wrapped = NULL, destroyed_at = :now WHERE record_class = :cls"
                 f" AND wrapped IS NOT NULL AND call_id IN ({_EXPIRED})",
-                (now, cls, cutoff),
+                {"now": now, "cls": cls, "cutoff": cutoff},
             )
             # 2. then the ciphertext rows
             for sql in _CONTENT_SQL[cls]:
-                c.execute(sql, (cutoff,))
+                c.execute(sql, {"cutoff": cutoff})
             counts[f"{cls}_ids_sha256"] = hashlib.sha256("\n".join(victims).encode()).hexdigest()
         # 3. calls with every class gone: drop the row itself
         oldest_cutoff = now - max(days.values()) * DAY
         if dry_run:
             counts["calls_deleted"] = c.execute(
-                f"SELECT count(*) FROM ({_EXPIRED})", (oldest_cutoff,)
+                f"SELECT count(*) FROM ({_EXPIRED})", {"cutoff": oldest_cutoff}
             ).fetchone()[0]
             counts["audit_entries"] = 0
         else:
             for table in ("outcomes", "data_keys"):
-                c.execute(f"DELETE FROM {table} WHERE call_id IN ({_EXPIRED})", (oldest_cutoff,))
+                c.execute(
+                    f"DELETE FROM {table} WHERE call_id IN ({_EXPIRED})", {"cutoff": oldest_cutoff}
+                )
             counts["calls_deleted"] = c.execute(
-                "DELETE FROM calls WHERE legal_hold = 0 AND started_at < ?", (oldest_cutoff,)
+                f"DELETE FROM calls WHERE {_WHERE}", {"cutoff": oldest_cutoff}
             ).rowcount
             counts["audit_entries"] = _purge_audit(store, now)
         store.audit.append(
@@ -174,8 +184,8 @@ def run(store: CallStore, actor: str, *, dry_run: bool = False, vacuum: bool = T
             {"counts": {k: v for k, v in counts.items()}, "at": iso(now)},
         )
     store._keys.forget()
-    if vacuum and not dry_run and any(v for k, v in counts.items() if isinstance(v, int)):
+    if not dry_run and any(v for v in counts.values() if isinstance(v, int)):
         with store._lock:
-            store._conn.execute("VACUUM")
+            store._conn.execute("VACUUM" if full_vacuum else "PRAGMA incremental_vacuum")
             store._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     return counts

@@ -26,6 +26,7 @@ from appliance.telephony.events import (
     MediaReady,
     TransferStatus,
 )
+from appliance.telephony.lifetime import track
 from appliance.telephony.media import CallMediaPort, MediaGate
 
 if TYPE_CHECKING:
@@ -91,8 +92,24 @@ class CallHandle:
         """Send RFC 2833 digits (0-9, *, #, A-D). Non-blocking."""
         self._stack.post_call_op(self._call_id, "dtmf", digits)
 
+    def stamp_tx(self, at: float) -> None:
+        """Media thread: the last frame carrying queued audio left at monotonic ``at``."""
+        self.last_tx_audio_at = at
+
     def __repr__(self) -> str:  # never include the remote URI
         return f"CallHandle({self._call_id}, {self.direction})"
+
+
+class _FrameRelay:
+    """Media-thread callable turning frames into ``CallAudio`` events through the gate."""
+
+    __slots__ = ("call_id", "gate")
+
+    def __init__(self, call_id: str, gate: MediaGate) -> None:
+        self.call_id, self.gate = call_id, gate
+
+    def __call__(self, frame: AudioFrame) -> None:
+        self.gate.emit(CallAudio(self.call_id, frame))
 
 
 class SipCall(pj.Call):
@@ -106,11 +123,13 @@ class SipCall(pj.Call):
         call_id: int = pj.PJSUA_INVALID_ID,
     ) -> None:
         super().__init__(account, call_id)
+        track(self)
         self._stack = stack
         self.handle = handle
         self.port: CallMediaPort | None = None
         self.audio: pj.AudioMedia | None = None
         self._slot = -1
+        self.dtmf_pending = ""
         self.gate: MediaGate | None = MediaGate(handle.sink) if handle else None
 
     def attach(self, handle: CallHandle) -> None:
@@ -128,9 +147,11 @@ class SipCall(pj.Call):
             if mi.type != pj.PJMEDIA_TYPE_AUDIO or mi.status != pj.PJSUA_CALL_MEDIA_ACTIVE:
                 continue
             if self.port is None:
-                self.port = CallMediaPort(h.sample_rate, h.playout, self._on_frame, self._on_tx)
+                # the port must not reference this call (no cycle: deterministic teardown)
+                self.port = track(CallMediaPort(
+                    h.sample_rate, h.playout, _FrameRelay(h.call_id, gate), h.stamp_tx))
             if mi.audioConfSlot != self._slot:
-                self.audio = self.getAudioMedia(mi.index)
+                self.audio = track(self.getAudioMedia(mi.index))
                 self.audio.startTransmit(self.port)
                 self.port.startTransmit(self.audio)
                 self._slot = mi.audioConfSlot
@@ -163,15 +184,10 @@ class SipCall(pj.Call):
         gate.close_with(CallEnded(h.call_id, code, reason))
         h.ended.set()
 
-    # ---- media / pjlib-thread callbacks --------------------------------------------------
-    def _on_frame(self, frame: AudioFrame) -> None:
-        h, gate = self.handle, self.gate
-        if h is not None and gate is not None:
-            gate.emit(CallAudio(h.call_id, frame))
-
-    def _on_tx(self, at: float) -> None:
-        if self.handle is not None:
-            self.handle.last_tx_audio_at = at
+    def release(self) -> None:
+        """Drop the media objects (owner thread, after ``disconnect_media``)."""
+        self.port = None
+        self.audio = None
 
     # ---- pjsua2 callbacks (never raise) ----------------------------------------------------
     def onCallState(self, prm: pj.OnCallStateParam) -> None:  # noqa: N802

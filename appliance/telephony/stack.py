@@ -29,6 +29,7 @@ import pjsua2 as pj
 from appliance.telephony.call import CallHandle, SipCall
 from appliance.telephony.config import SipConfig
 from appliance.telephony.events import CallControl, CallEventSink, CallStarted
+from appliance.telephony.lifetime import pin_survivors, track
 from appliance.telephony.policy import AllowList, codec_priorities, hangup_status
 
 log = logging.getLogger(__name__)
@@ -109,7 +110,6 @@ class SipStack:
         self._stopping = False
         # owner-thread state
         self._ep: pj.Endpoint | None = None
-        self._writer: _LogWriter | None = None
         self._account: _Account | None = None
         self._calls: dict[str, SipCall] = {}
         self._alive: set[SipCall] = set()
@@ -240,10 +240,15 @@ class SipStack:
         self._ready.set()
         ep = self._ep
         assert ep is not None
+        next_dtmf = 0.0
         while not self._stop_req.is_set():
             ep.libHandleEvents(_POLL_MS)
             self._drain()
-            self._reap(time.monotonic())
+            now = time.monotonic()
+            if now >= next_dtmf:
+                self._pump_dtmf()
+                next_dtmf = now + 0.1
+            self._reap(now)
         self._shutdown()
 
     def _drain(self) -> None:
@@ -259,7 +264,13 @@ class SipStack:
 
     def _reap(self, now: float) -> None:
         if self._graveyard and self._graveyard[0][0] <= now:
-            self._graveyard = [(t, o) for t, o in self._graveyard if t > now]
+            keep = []
+            for t, call in self._graveyard:
+                if t > now:
+                    keep.append((t, call))
+                else:
+                    call.release()
+            self._graveyard = keep
 
     def _pump(self, seconds: float, until: Callable[[], bool] = lambda: False) -> None:
         ep = self._ep
@@ -277,8 +288,9 @@ class SipStack:
         cfg.uaConfig.mainThreadOnly = False
         cfg.uaConfig.maxCalls = c.max_calls + 2  # headroom so we answer 486 ourselves
         cfg.uaConfig.userAgent = "voice-appliance"
-        self._writer = _LogWriter()
-        cfg.logConfig.writer = self._writer
+        writer = _LogWriter()
+        writer.__disown__()  # the Endpoint deletes its log writer at destroy time
+        cfg.logConfig.writer = writer
         cfg.logConfig.level = c.pjsip_log_level
         cfg.logConfig.consoleLevel = 0
         cfg.logConfig.msgLogging = 0  # whole SIP messages carry URIs (personal data)
@@ -356,7 +368,7 @@ class SipStack:
             mc.transportConfig.publicAddress = c.public_address
         mc.srtpUse = _SRTP[c.srtp]
         mc.srtpSecureSignaling = 1 if c.srtp != "disabled" else 0
-        acc = _Account(self)
+        acc = track(_Account(self))
         acc.create(ac, True)
         return acc
 
@@ -366,8 +378,7 @@ class SipStack:
         if ep is not None and self._alive:
             ep.hangupAllCalls()
             self._pump(3.0, lambda: not self._alive)
-        for call in list(self._alive):
-            call.finish(0, "stack stopped")
+        self._finish_all()  # (no loop variable here: it would outlive libDestroy)
         if self._account is not None and self._reg.active:
             self._reg_changed.clear()
             try:
@@ -377,25 +388,37 @@ class SipStack:
                 pass
         self._destroy()
 
-    def _destroy(self) -> None:
-        """Drop every pjsua2 object, then destroy the library (owner thread only)."""
+    def _release_calls(self) -> None:
+        # a helper so its loop variable dies here, not in the frame that calls libDestroy
+        for call in [*self._alive, *(c for _, c in self._graveyard)]:
+            call.disconnect_media()
+            call.release()
         self._calls.clear()
         self._alive.clear()
         self._graveyard.clear()
+
+    def _finish_all(self) -> None:
+        for call in list(self._alive):
+            call.finish(0, "stack stopped")
+
+    def _destroy(self) -> None:
+        """Drop every pjsua2 object, then destroy the library (owner thread only)."""
+        self._release_calls()
         if self._account is not None:
             try:
                 self._account.shutdown()
             except pj.Error:
                 pass
         self._account = None
-        gc.collect()
+        pinned = pin_survivors()
+        if pinned:
+            log.warning("%d pjsua2 objects still referenced at shutdown; pinned (leaked)", pinned)
         if self._ep is not None:
             try:
                 self._ep.libDestroy()
             except pj.Error:
                 log.exception("libDestroy failed")
             self._ep = None
-        self._writer = None
         gc.collect()
         log.info("SIP stack stopped")
 
@@ -483,7 +506,8 @@ class SipStack:
             elif op == "transfer":
                 call.xfer(str(arg), pj.CallOpParam(True))
             elif op == "dtmf":
-                call.dialDtmf(str(arg))
+                call.dtmf_pending += str(arg)
+                self._send_dtmf(call)
             else:
                 raise ValueError(f"unknown call op {op}")
         except pj.Error as e:
@@ -492,6 +516,27 @@ class SipStack:
                 from appliance.telephony.events import TransferStatus
 
                 call.gate.emit(TransferStatus(call_id, 500, e.reason, True))
+
+    def _send_dtmf(self, call: SipCall) -> None:
+        """Feed queued digits to pjmedia's bounded RFC 2833 queue as it drains."""
+        while call.dtmf_pending:
+            chunk = call.dtmf_pending[:8]
+            try:
+                call.dialDtmf(chunk)
+            except pj.Error as e:
+                if "ETOOMANY" not in e.reason:
+                    call.dtmf_pending = ""
+                    raise
+                return  # queue full: retried from the event loop
+            call.dtmf_pending = call.dtmf_pending[len(chunk):]
+
+    def _pump_dtmf(self) -> None:
+        for call in list(self._calls.values()):
+            if call.dtmf_pending:
+                try:
+                    self._send_dtmf(call)
+                except pj.Error as e:
+                    log.warning("dtmf send failed: %s", e.reason)
 
     def _on_reg_state(self, acc: _Account) -> None:
         info = acc.getInfo()

@@ -17,12 +17,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from appliance.agent.nlu.lexicon import CANONICAL_WORDS, canonical
 from appliance.agent.nlu.text import fuzzy_equal, normalize
 
 _STOP = frozenset(
     ["a", "an", "the", "to", "i", "my", "me", "please", "um", "uh", "is", "it", "of", "and"]
 )
-KEYWORD_WEIGHT = 1.6
+LEXICON_WEIGHT = 4
+KEYWORD_WEIGHT = 2.5
 MAX_KEYWORD_HITS = 2
 SIM_FLOOR = 0.25
 
@@ -35,8 +37,12 @@ def _stem(w: str) -> str:
 
 
 def features(text: str) -> Counter[str]:
-    words = [_stem(w) for w in normalize(text).split()]
+    norm = normalize(text)
+    words = [_stem(w) for w in norm.split()]
     feats: Counter[str] = Counter()
+    for w in canonical(norm).split():
+        if w in CANONICAL_WORDS:
+            feats["l:" + w] += LEXICON_WEIGHT
     content = [w for w in words if w not in _STOP]
     for w in content:
         feats["w:" + w] += 1

@@ -78,6 +78,7 @@ PARTS_OF_DAY = {
     "tonight": "evening",
 }
 _AMPM_RE = re.compile(r"\b([ap])\s?\.?\s?m\b\.?")
+_ANCHORS = frozenset({"at", "around", "about", "by", "after", "before", "till", "until"})
 _NUM_WORDS = {"days": 1, "day": 1, "weeks": 7, "week": 7}
 
 
@@ -205,7 +206,8 @@ def extract_date(text: str, today: date) -> date | None:
         wd = WEEKDAYS[tok]
         prev = toks[i - 1] if i else ""
         window = " ".join(toks[i : i + 4])
-        if "next week" in window or (prev == "week" and i > 1 and toks[i - 2] == "next"):
+        before = " ".join(toks[max(0, i - 3) : i])
+        if "next week" in window or "next week" in before:
             monday = today - timedelta(days=today.weekday()) + timedelta(days=7)
             return monday + timedelta(days=wd)
         delta = (wd - today.weekday()) % 7
@@ -314,13 +316,15 @@ def extract_time(text: str, expect: bool = False) -> str | None:
         nxt = toks[j] if j < len(toks) else ""
         ampm = nxt if nxt in ("am", "pm") else None
         prev = toks[i - 1] if i else ""
+        if prev in ("like", "say", "maybe", "about") and i > 1:
+            prev = toks[i - 2] if toks[i - 2] in _ANCHORS else prev
         anchored = (
             ampm is not None
             or nxt == "oclock"
             or (
                 nxt == "in" and toks[j + 1 : j + 3][-1:] and toks[j + 1 : j + 3][-1] in PARTS_OF_DAY
             )
-            or prev in ("at", "around", "about", "by", "after", "before", "till", "until")
+            or prev in _ANCHORS
             or (expect and len(toks) <= 6)
         )
         if not anchored or (prev == "the" and not ampm):

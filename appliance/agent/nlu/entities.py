@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import difflib
 import re
-from functools import lru_cache
 from dataclasses import dataclass, field
 from datetime import date
 
 import phonenumbers
 
 from appliance.agent.nlu.dates import (
+    MONTHS,
+    WEEKDAYS,
     extract_date,
     extract_date_of_birth,
     extract_time,
@@ -27,9 +28,11 @@ from appliance.agent.nlu.text import UNITS, clean, digit_runs, fuzzy_equal, norm
 from appliance.agent.workflow import EntitySpec, EntityType
 
 _NAME_TRIGGERS = re.compile(
-    r"\b(?:my name is|my name's|name is|name's|this is|it's|its|i'm|i am|it is|"
+    r"\b(my name is|my name's|name is|name's|this is|it's|its|i'm|i am|it is|"
     r"booked under|under the name|under)\s+(.+)"
 )
+_WEAK_TRIGGERS = frozenset({"this is", "it's", "its", "i'm", "i am", "it is", "under"})
+_PRONOUNS = frozenset({"I", "I'm", "I'd", "I'll", "I've"})
 _NAME_STOP = frozenset(
     [
         "a",
@@ -145,9 +148,25 @@ _NAME_STOP = frozenset(
         "outrageous",
         "useless",
         "joke",
+        *[
+            "that's",
+            "thats",
+            "all",
+            "nothing",
+            "bye",
+            "goodbye",
+            "else",
+            "everything",
+            "fine",
+            "right",
+            "correct",
+            "okay",
+        ],
+        *["alright", "no-one", "nobody"],
     ]
 )
-_NAME_WORD = re.compile(r"[a-z][a-z'-]*[a-z]|[a-z]")
+# Letters, hyphens, and an apostrophe only in the O'Brien position (not "won't", "it's").
+_NAME_WORD = re.compile(r"(?:[a-z]'[a-z]{2,}|[a-z][a-z-]*[a-z]|[a-z])(?:-[a-z]+)?")
 _SPELL_RE = re.compile(r"\b((?:[a-z] ){2,}[a-z])\b")
 _EMAIL_RE = re.compile(r"\S+@\S+")
 _PHONEISH_RE = re.compile(r"(?:\+?\d[\d\s().-]{6,}\d)")
@@ -160,7 +179,26 @@ class Extraction:
 
 
 def _title(words: list[str]) -> str:
-    return " ".join(w[:1].upper() + w[1:] if "'" not in w else w.title() for w in words)
+    """ "o'brien" -> "O'Brien", "mary-jane" -> "Mary-Jane"."""
+    out = []
+    for w in words:
+        w = "-".join(p[:1].upper() + p[1:] for p in w.split("-"))
+        if len(w) > 2 and w[1] == "'":
+            w = w[:2] + w[2].upper() + w[3:]
+        out.append(w)
+    return " ".join(out)
+
+
+def _plausible_after_weak_trigger(word: str, original: str) -> bool:
+    """After "I'm"/"this is"/"it's", reject -ing/-ed words ("I'm locked out") and, when the
+    transcript is cased (Whisper capitalises names), words that are not capitalised."""
+    if len(word) > 4 and word.endswith(("ing", "ed", "ly")):
+        return False
+    tokens = re.findall(r"[A-Za-z'][A-Za-z'-]*", original)
+    cased = any(w[0].isupper() for w in tokens[1:] if w not in _PRONOUNS)
+    if not cased:
+        return True
+    return any(w.lower() == word and w[0].isupper() for w in tokens)
 
 
 def extract_name(text: str, expect: bool = False) -> str | None:
@@ -173,16 +211,22 @@ def extract_name(text: str, expect: bool = False) -> str | None:
     m = _NAME_TRIGGERS.search(t)
     words: list[str] = []
     if m:
-        for w in m.group(1).split():
+        weak = m.group(1) in _WEAK_TRIGGERS
+        for w in m.group(2).split():
             if w in _NAME_STOP or not _NAME_WORD.fullmatch(w) or w in UNITS:
+                break
+            if weak and not _plausible_after_weak_trigger(w, text):
                 break
             words.append(w)
             if len(words) == 3:
                 break
+    if not words:
+        words = _name_after_for(text)
     if not words and expect:
         toks = [w for w in normalize(t).split() if w not in ("yes", "yeah", "sure", "it's", "its")]
         toks = [w for w in toks if w not in ("my", "name", "is", "it", "the", "please", "thanks")]
-        if 1 <= len(toks) <= 4 and all(_NAME_WORD.fullmatch(w) and w not in _NAME_STOP for w in toks):
+        plain = all(_NAME_WORD.fullmatch(w) and w not in _NAME_STOP for w in toks)
+        if 1 <= len(toks) <= 4 and plain:
             words = toks[:3]
     if not words:
         return None
@@ -192,6 +236,23 @@ def extract_name(text: str, expect: bool = False) -> str | None:
         if not dedup or dedup[-1] != w:
             dedup.append(w)
     return _title(dedup)
+
+
+_FOR_NAME = re.compile(r"\bfor ([A-Z][a-z'-]+(?: [A-Z][a-z'-]+){0,2})")
+_NOT_NAMES = frozenset(
+    [*WEEKDAYS, *MONTHS, "today", "tomorrow", "tonight", "morning", "afternoon", "evening", "dr"]
+)
+
+
+def _name_after_for(text: str) -> list[str]:
+    """ "book Friday for John Smith": capitalised words after "for" (STT capitalises names)."""
+    m = _FOR_NAME.search(text)
+    if m is None:
+        return []
+    words = [w.lower() for w in m.group(1).split()]
+    if any(w in _NOT_NAMES or w in _NAME_STOP for w in words):
+        return []
+    return words
 
 
 def extract_phone(text: str, region: str, strict: bool) -> tuple[str | None, bool]:
@@ -233,6 +294,7 @@ def extract_vocab(text: str, spec: EntitySpec) -> str | None:
     """Canonical vocab value: exact phrase match (longest first), then a fuzzy token match
     (difflib ratio ≥ 0.84, words of 4+ letters) to survive ASR misspellings."""
     t = f" {normalize(text)} "
+    t = t.replace(" phone number ", " number ").replace(" cell number ", " number ")
     for term, canon in _vocab_terms(spec):
         if term and f" {term} " in t:
             return canon

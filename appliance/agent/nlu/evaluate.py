@@ -27,10 +27,13 @@ class Report:
     n: int = 0
     intent_total: int = 0
     intent_correct: int = 0
+    confident_errors: int = 0  # wrong intent above the threshold (acted on, not clarified)
     entity_total: int = 0
     entity_correct: int = 0
     escalation_total: int = 0
     escalation_correct: int = 0
+    emergency_total: int = 0
+    emergency_correct: int = 0
     signal_total: int = 0
     signal_correct: int = 0
     latencies_ms: list[float] = field(default_factory=list)
@@ -65,7 +68,12 @@ class Report:
             "utterances": self.n,
             "intent_accuracy": round(self.intent_accuracy, 4),
             "entity_accuracy": round(self.entity_accuracy, 4),
+            "confident_error_rate": round(self._ratio(self.confident_errors,
+                                                      self.intent_total) if self.intent_total
+                                          else 0.0, 4),
             "escalation_accuracy": round(self.escalation_accuracy, 4),
+            "emergency_recall": round(self._ratio(self.emergency_correct,
+                                                  self.emergency_total), 4),
             "signal_recall": round(self.signal_recall, 4),
             "latency_p50_ms": round(self.percentile(50), 3),
             "latency_p95_ms": round(self.percentile(95), 3),
@@ -94,6 +102,8 @@ def evaluate(nlu: Understander, items: list[dict[str, Any]], today: date) -> Rep
             if u.intent == want and u.confidence >= nlu.workflow.rules.min_confidence:
                 rep.intent_correct += 1
             else:
+                if u.intent != want and u.confidence >= nlu.workflow.rules.min_confidence:
+                    rep.confident_errors += 1
                 rep.errors.append(f"intent {item['text']!r}: want {want}, got {u.intent} "
                                   f"({u.confidence:.2f})")
         for k, v in (item.get("entities") or {}).items():
@@ -105,8 +115,10 @@ def evaluate(nlu: Understander, items: list[dict[str, Any]], today: date) -> Rep
                                   f"{u.entities.get(k)}")
         if esc := item.get("escalate"):
             rep.escalation_total += 1
+            rep.emergency_total += esc == "emergency"
             if escalation_signal[esc] in u.signals:
                 rep.escalation_correct += 1
+                rep.emergency_correct += esc == "emergency"
             else:
                 rep.errors.append(f"escalation {esc} missed: {item['text']!r}")
         for s in item.get("signals") or ():

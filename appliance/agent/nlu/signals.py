@@ -61,6 +61,8 @@ _INJECTION = re.compile(
     r"|\b(names?|numbers?|details|info|information|records?|data|addresses?) (of|for|from) "
     r"(your |the |any |all )?(other|previous|last|another|earlier) (callers?|patients?|"
     r"customers?|clients?)\b"
+    r"|\b(read|tell|give|show|send)\b.*\b(patient|caller|customer|client|person|people)s? "
+    r"(who|that) (called|rang|phoned)\b"
     r"|\bsomeone else's (ticket|appointment|details|records?|number)\b"
 )
 _MEDICAL = re.compile(

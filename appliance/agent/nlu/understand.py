@@ -8,6 +8,7 @@ empty/hallucination → emergency → human request → prompt injection → med
 
 from __future__ import annotations
 
+import re
 import threading
 from dataclasses import dataclass, field
 from datetime import date
@@ -25,9 +26,14 @@ from appliance.agent.nlu.signals import (
 from appliance.agent.nlu.text import normalize
 from appliance.agent.workflow import EntityType, MustNever, WorkflowSpec
 
-
+_ASK_FOR = re.compile(
+    r"\b(?:speak|talk|chat|put me through|transfer me|connect me|get me)(?: to| with)? (.+)"
+)
 DEPARTMENT_CONFIDENCE = 0.6
-CALLBACK_PHRASES = ("call me back", "call back", "callback", "ring me", "call me later")
+CALLBACK_PHRASES = (
+    "call me back", "call back", "callback", "ring me", "call me later", "give me a call",
+    "get back to me",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +75,10 @@ class Understander:
             {n: i.keywords for n, i in workflow.intents.items()},
         )
         self._kind = {i.kind: n for n, i in workflow.intents.items()}
+        human = workflow.intents.get(self._kind.get("human", ""), None)
+        self._human_keywords = frozenset(
+            normalize(k) for k in (human.keywords if human else ()) if " " not in normalize(k)
+        )
         self._transfer_vocab = [
             s
             for i in workflow.intents.values()
@@ -76,6 +86,16 @@ class Understander:
             for s in i.slots
             if workflow.entities[s].type is EntityType.vocab
         ]
+
+    def _asks_for(self, text: str) -> str | None:
+        """"speak/talk/put me through to|with ... <who>" where <who> is a speak_to_human
+        keyword (sales, engineer, technician...) within three words."""
+        m = _ASK_FOR.search(normalize(text))
+        if m is None:
+            return None
+        tail = m.group(1).split()[:4]
+        who = self._human_keywords & set(tail)
+        return f"{m.group(0).split()[0]} … {sorted(who)[0]}" if who else None
 
     def understand(self, text: str, today: date, expect: str | None = None) -> Understanding:
         wf = self.workflow
@@ -98,7 +118,7 @@ class Understander:
             signals.add(Signal.emergency)
             why.append(f"emergency phrase '{hit}'")
             forced = self._kind.get("emergency")
-        if forced is None and (hit := phrase_hit(text, wf.human_words())):
+        if forced is None and (hit := phrase_hit(text, wf.human_words()) or self._asks_for(text)):
             dept = next((s for s in self._transfer_vocab if s in ext.values), None)
             if esc.fallback_intent and phrase_hit(text, CALLBACK_PHRASES):
                 why.append(f"human word '{hit}' in a callback request: not a transfer")

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import io
 import json
+import time
 from contextlib import redirect_stdout
 
-from conftest import vendor_config
+from integ_support import vendor_config
 from vendor_fakes import Fault
 
 from appliance.cli import main
@@ -176,15 +177,15 @@ def test_permanent_error_dead_letters_at_once(make_stack, fakes):
 
 def test_malformed_response_is_retried_and_deduplicated(make_stack, fakes):
     stack = make_stack()
-    fakes.inject("/api/v2/tickets.json", Fault(commit_then_stall=0.01))
-    fakes.inject("/api/v2/tickets.json")  # nothing queued beyond the stall
-    stack.dispatcher.submit("zendesk", TICKET, "mal", {"summary": "x"}, stack.clock())
-    fakes.faults["/api/v2/tickets.json"] = [Fault(201, body=b"<html>gateway</html>")]
+    fakes.inject("/api/v2/tickets.json", Fault(commit_then_garble=True))
+    stack.dispatcher.submit("zendesk", TICKET, "ik_mal", {"summary": "x"}, stack.clock())
     stack.worker.run_once(stack.clock())
-    assert stack.outbox.list()[0].state is State.PENDING
+    entry = stack.outbox.list()[0]
+    assert entry.state is State.PENDING and "malformed" in entry.last_error
     stack.clock.advance(60)
     stack.worker.drain(stack.clock())
     assert stack.outbox.list()[0].state is State.DELIVERED
+    assert len(fakes.zendesk_tickets) == 1
 
 
 def test_escalation_allow_list_keeps_the_number_out_of_chat(make_stack, fakes):
@@ -268,3 +269,59 @@ def test_narrowed_allow_list_is_enforced_and_listed(make_stack, fakes):
     assert "rec-77" not in body and PHONE not in body
     row = next(r for r in inventory(cfg) if r["name"] == "zendesk")
     assert row["actions"][TICKET] == ["call_ref", "priority", "subject", "summary"]
+
+
+def test_audit_failure_means_nothing_is_sent(make_stack, fakes):
+    stack = make_stack()
+
+    def broken(*_a):
+        raise OSError("audit disk full")
+
+    stack.dispatcher.audit = broken
+    _, _, res = _ticket(stack)
+    assert res.error == "queued" and fakes.sent("/api/v2/tickets.json") == []
+    stack.dispatcher.audit = stack.audit
+    stack.clock.advance(60)
+    stack.worker.drain(stack.clock())
+    assert len(fakes.zendesk_tickets) == 1 and len(stack.audit.events) == 1
+
+
+def test_disabled_destination_offers_no_tool(make_stack, fakes):
+    raw = vendor_config(fakes.url).model_dump()
+    raw["destinations"][0]["enabled"] = False
+    stack = make_stack(type(vendor_config(fakes.url)).model_validate(raw))
+    tools = stack.integrations.tools.for_call("call-x")
+    assert "helpdesk.create_ticket" not in tools.names and "alerts.escalate" in tools.names
+    assert tools.call("helpdesk.create_ticket", {"summary": "x"}, "").error == "unknown_tool"
+
+
+def test_worker_thread_delivers_in_background(make_stack, fakes):
+    stack = make_stack()
+    stack.integrations.worker.clock = time.time
+    fakes.inject("/api/v2/tickets.json", Fault(503))
+    _, _, res = _ticket(stack)
+    assert res.error == "queued"
+    stack.outbox._db.execute("UPDATE outbox SET next_attempt_at=0")
+    stack.integrations.start()
+    deadline = time.monotonic() + 10
+    while stack.outbox.counts()["delivered"] == 0 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    stack.integrations.worker.stop()
+    assert stack.outbox.counts()["delivered"] == 1 and len(fakes.zendesk_tickets) == 1
+
+
+def test_salesforce_client_credentials_and_token_renewal(make_stack, fakes, tmp_path):
+    raw = vendor_config(fakes.url).model_dump()
+    sf = next(d for d in raw["destinations"] if d["kind"] == "salesforce")
+    sf.update(auth="client_credentials", client_id="sf-client")
+    stack = make_stack(type(vendor_config(fakes.url)).model_validate(raw))
+    (tmp_path / "credentials" / "salesforce-client-secret").write_text("sf-secret\n")
+    tools = stack.integrations.tools.for_call("call-sf", PHONE)
+    assert tools.call("crm.log_call", {"disposition": "booked"}, "").ok
+    fakes.sf_token = "sf-token-rotated"  # the access token expires
+    assert tools.for_call("call-sf2", PHONE).call("crm.log_call", {"disposition": "x"}, "").ok
+    assert len(fakes.sent("/services/oauth2/token")) == 2 and len(fakes.sf["Task"]) == 2
+    (tmp_path / "credentials" / "salesforce-client-secret").write_text("wrong\n")
+    fakes.sf_token = "sf-token-3"
+    res = tools.for_call("call-sf3", PHONE).call("crm.log_call", {"disposition": "y"}, "")
+    assert not res.ok and res.error == "refused"  # bad client credentials dead-letter

@@ -11,6 +11,7 @@ timeout - the classic "did my ticket get created?" case).
 from __future__ import annotations
 
 import base64
+import contextlib
 import itertools
 import json
 import re
@@ -25,7 +26,6 @@ from appliance.integrations.webhook import verify
 
 ZENDESK_AUTH = "Basic " + base64.b64encode(b"agent@clinic.test/token:zd-token").decode()
 FRESHDESK_AUTH = "Basic " + base64.b64encode(b"fd-key:X").decode()
-SALESFORCE_AUTH = "Bearer sf-token"
 HUBSPOT_AUTH = "Bearer hs-token"
 WEBHOOK_SECRET = b"wh-secret"
 SLACK_PATH = "/services/T000/B000/slacksecret"
@@ -38,6 +38,7 @@ class Fault:
     headers: dict[str, str] = field(default_factory=dict)
     body: bytes = b'{"error":"internal"}'
     commit_then_stall: float = 0.0  # >0: handle normally, then sleep this long before replying
+    commit_then_garble: bool = False  # handle normally, then answer 200 with an HTML page
 
 
 @dataclass
@@ -60,12 +61,14 @@ class VendorFakes:
         self.zendesk_keys: dict[str, tuple[str, dict]] = {}
         self.freshdesk_tickets: list[dict] = []
         self.sf: dict[str, dict[str, dict]] = {"Lead": {}, "Task": {}}
+        self.sf_token = "sf-token"  # the currently valid access token (rotate to expire it)
         self.hs_contacts: list[dict] = []
         self.hs_notes: list[dict] = []
         self.slack: list[dict] = []
         self.teams: list[dict] = []
         self.webhooks: list[dict] = []
         self.lock = threading.Lock()
+        self.down = False  # every vendor answers 503 while True (an outage)
         fakes = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -107,16 +110,19 @@ class VendorFakes:
                 if path.startswith(prefix) and queue:
                     fault = queue.pop(0)
                     break
-        if fault is not None and not fault.commit_then_stall:
+        if self.down:
+            return self._reply(h, 503, b'{"error":"Service Unavailable"}', {})
+        if fault is not None and not (fault.commit_then_stall or fault.commit_then_garble):
             return self._reply(h, fault.status, fault.body, fault.headers)
         status, payload, headers = self.route(h, path, body)
+        if fault is not None and fault.commit_then_garble:
+            status, payload, headers = 200, b"<html>502 Bad Gateway</html>", {
+                "Content-Type": "text/html"}
         if fault is not None:
             time.sleep(fault.commit_then_stall)
         raw = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
-        try:
+        with contextlib.suppress(OSError):  # client gave up (timeout): the side effect stands
             self._reply(h, status, raw, headers)
-        except OSError:
-            pass  # client gave up (timeout): the side effect stands
 
     @staticmethod
     def _reply(h: BaseHTTPRequestHandler, status: int, raw: bytes, headers: dict) -> None:
@@ -131,7 +137,7 @@ class VendorFakes:
     def route(self, h: BaseHTTPRequestHandler, path: str, body: bytes) -> tuple[int, Any, dict]:
         auth = h.headers.get("Authorization")
         try:
-            data = json.loads(body) if body else None
+            data = json.loads(body) if body and path != "/services/oauth2/token" else None
         except ValueError:
             return 400, {"error": "invalid JSON"}, {}
         with self.lock:
@@ -147,8 +153,16 @@ class VendorFakes:
                 if auth != FRESHDESK_AUTH:
                     return 401, {"code": "invalid_credentials"}, {}
                 return self.freshdesk_search(h.path)
+            if path == "/services/oauth2/token":
+                form = parse_qs(body.decode())
+                if form.get("grant_type") != ["client_credentials"] or form.get(
+                        "client_id") != ["sf-client"] or form.get("client_secret") != ["sf-secret"]:
+                    return 400, {"error": "invalid_client",
+                                 "error_description": "invalid client credentials"}, {}
+                return 200, {"access_token": self.sf_token, "instance_url": "http://x",
+                             "token_type": "Bearer", "issued_at": "0"}, {}
             if path.startswith("/services/data/"):
-                if auth != SALESFORCE_AUTH:
+                if auth != f"Bearer {self.sf_token}":
                     return 401, [{"message": "Session expired or invalid",
                                   "errorCode": "INVALID_SESSION_ID"}], {}
                 return self.salesforce(h.command, h.path, data)

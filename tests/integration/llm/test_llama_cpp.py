@@ -14,6 +14,7 @@ import pytest
 
 from appliance.agent.config import LlmConfig
 from appliance.agent.llm import LlamaCppModel, ModelLoadError, build_language_model
+from appliance.agent.types import ChatMessage
 from appliance.models import ModelRegistry
 
 pytestmark = pytest.mark.slow
@@ -84,15 +85,15 @@ def test_warmup_makes_the_first_caller_turn_warm(model: LlamaCppModel) -> None:
 
 
 def test_greedy_output_is_deterministic_and_stop_is_honoured(model: LlamaCppModel) -> None:
-    msgs = [("system", SYSTEM), ("user", "Say hello to the caller.")]
+    msgs: list[ChatMessage] = [("system", SYSTEM), ("user", "Say hello to the caller.")]
     model.reset()
-    a = model.complete(msgs, 12)  # type: ignore[arg-type]
+    a = model.complete(msgs, 12)
     model.reset()
-    b = model.complete(msgs, 12)  # type: ignore[arg-type]
+    b = model.complete(msgs, 12)
     assert a == b and a
     word = a.split()[1] if len(a.split()) > 1 else a.split()[0]
     model.reset()
-    cut = model.complete(msgs, 12, stop=[word])  # type: ignore[arg-type]
+    cut = model.complete(msgs, 12, stop=[word])
     assert word not in cut and len(cut) < len(a)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -19,6 +20,8 @@ from appliance.bench.stt import default_model_dir
 from appliance.bench.tts import default_voice
 from appliance.speech.config import SttConfig, TtsConfig
 from appliance.speech.evaluation import Clip, pocketsphinx_clips, read_wav
+
+sys.path.insert(0, str(Path(__file__).parent))  # test-support modules (ggml_from_ct2)
 
 
 @pytest.fixture(scope="session")
@@ -69,3 +72,18 @@ def espeak(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], AudioFra
         return read_wav(wav)
 
     return speak
+
+
+@pytest.fixture(scope="session")
+def ggml_tiny_en(whisper_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """tiny.en as a whisper.cpp ggml f16 file, converted from the registry CT2 weights."""
+    from ggml_from_ct2 import convert
+
+    return convert(whisper_dir, tmp_path_factory.mktemp("ggml") / "ggml-tiny.en-from-ct2.bin")
+
+
+@pytest.fixture(scope="session")
+def whispercpp_transcriber(ggml_tiny_en: Path):  # type: ignore[no-untyped-def]
+    from appliance.speech.stt import build_transcriber
+
+    return build_transcriber(SttConfig(engine="whisper.cpp"), ggml_tiny_en)

@@ -85,12 +85,37 @@ def test_whispercpp_implausible_header(tmp_path: Path) -> None:
         WhisperCppTranscriber(f, WCPP)
 
 
-@pytest.mark.slow
-def test_whispercpp_corrupt_body_fails_in_probe_not_in_process(tmp_path: Path) -> None:
-    # a plausible header over garbage makes whisper.cpp abort(); only the probe may die
+def test_whispercpp_plausible_header_over_garbage(tmp_path: Path) -> None:
+    # whisper.cpp aborts the process on (or silently "loads") such files; the walk stops it
     f = tmp_path / "ggml-corrupt.bin"
     header = struct.pack("<11i", 51864, 1500, 384, 6, 4, 448, 384, 6, 4, 80, 1)
     f.write_bytes(b"lmgg" + header + os.urandom(2 << 20))
+    with pytest.raises(ModelLoadError, match="corrupt mel filter header"):
+        WhisperCppTranscriber(f, WCPP)
+
+
+@pytest.mark.slow
+def test_whispercpp_truncated_real_model(tmp_path: Path, ggml_tiny_en: Path) -> None:
+    data = ggml_tiny_en.read_bytes()
+    f = tmp_path / "ggml-half.bin"
+    f.write_bytes(data[: len(data) // 2])
+    with pytest.raises(ModelLoadError, match="truncated or corrupt tensor"):
+        WhisperCppTranscriber(f, WCPP)
+    f.write_bytes(data[:-4096])
+    with pytest.raises(ModelLoadError, match="truncated"):
+        WhisperCppTranscriber(f, WCPP)
+
+
+@pytest.mark.slow
+def test_whispercpp_shape_mismatch_crashes_only_the_probe(
+    tmp_path: Path, ggml_tiny_en: Path
+) -> None:
+    # layout intact but n_audio_state says 512: whisper.cpp returns a NULL context that
+    # pywhispercpp wraps as valid and the first decode segfaults -- in the probe subprocess
+    data = bytearray(ggml_tiny_en.read_bytes())
+    struct.pack_into("<i", data, 4 + 2 * 4, 512)
+    f = tmp_path / "ggml-shape.bin"
+    f.write_bytes(bytes(data))
     with pytest.raises(ModelLoadError, match="whisper.cpp failed to load it"):
         WhisperCppTranscriber(f, WCPP)
 

@@ -87,3 +87,18 @@ def test_non_speech_never_accepted(transcriber: Transcriber, kind: str, rate: in
 def test_empty_and_tiny_inputs(transcriber: Transcriber) -> None:
     assert not transcriber.transcribe(AudioFrame(b"", 8000)).accepted
     assert not transcriber.transcribe(AudioFrame(bytes(160), 8000)).accepted
+
+
+@pytest.mark.parametrize("word", ["Yes.", "No.", "Okay.", "Thank you.", "Bye.", "That's right."])
+def test_short_genuine_answers_are_accepted(
+    transcriber: Transcriber, espeak: Callable[[str], AudioFrame], synthesizer, word: str
+) -> None:  # type: ignore[no-untyped-def]
+    """The guard must not throw away one-word caller answers (Whisper's noise favourites)."""
+    piper = AudioFrame(b"".join(f.pcm for f in synthesizer.synthesize(word)), 22050)
+    for audio in (piper, espeak(word)):
+        x = audio.to_float32()
+        gap = np.zeros(audio.sample_rate // 5, np.float32)
+        padded = AudioFrame.from_array(np.concatenate([gap, x, gap]), audio.sample_rate)
+        tr = transcriber.transcribe(telephone_channel(padded, "ulaw"))
+        assert tr.accepted, tr
+        assert word_errors(word, tr.text)[0] == 0, tr.text

@@ -24,8 +24,13 @@ REPO = Path(__file__).resolve().parents[3]
 def _run_and_kill(tmp: Path, seed: int, rng: random.Random) -> list[list[str]]:
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     env.pop("CREDENTIALS_DIRECTORY", None)
-    proc = subprocess.Popen([sys.executable, str(WRITER), str(tmp), str(seed)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    proc = subprocess.Popen(
+        [sys.executable, str(WRITER), str(tmp), str(seed)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
     target = rng.randint(3, 120)
     acks: list[list[str]] = []
     try:
@@ -65,7 +70,7 @@ def _check(cfg, acks_so_far: list[list[str]]) -> None:
             assert texts[:n] == [f"turn {cid} {i}" for i in range(1, n + 1)]
         for (cid, chunk), seq in chunks.items():
             blob = v.audio(cid)["agent"][1]
-            assert blob[chunk * 800:(chunk + 1) * 800] == bytes([seq % 256, 0]) * 400
+            assert blob[chunk * 800 : (chunk + 1) * 800] == bytes([seq % 256, 0]) * 400
         have = {e["seq"] for e in s.audit.entries()}
         assert audits <= have
         assert s.audit.verify() is None

@@ -29,6 +29,7 @@ from appliance.telephony.events import (
     MediaReady,
     TransferStatus,
 )
+from appliance.telephony.lifetime import pinned_types
 from appliance.telephony.stack import SipStack
 
 PEERS = Path(__file__).parent / "peers"
@@ -137,9 +138,12 @@ def agent() -> Iterator[AgentFactory]:
         stacks.append(stack)
         return stack, handler
 
+    pinned_before = len(pinned_types())
     yield start
     for s in stacks:
         s.stop()
+    assert len(pinned_types()) == pinned_before, "pjsua2 objects outlived the stack"
+
 
 
 class Procs:

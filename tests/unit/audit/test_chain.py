@@ -37,15 +37,20 @@ def test_checkpoints_every_n_are_signed(trail_store):
     for cp in cps:
         assert hashes[cp["seq"]] == cp["hash"]
         pub = Ed25519PublicKey.from_public_bytes(base64.b64decode(cp["public_key"]))
-        pub.verify(base64.b64decode(cp["signature"]),
-                   checkpoint_message(cp["seq"], cp["hash"], cp["ts"], cp["key_id"]))
+        pub.verify(
+            base64.b64decode(cp["signature"]),
+            checkpoint_message(cp["seq"], cp["hash"], cp["ts"], cp["key_id"]),
+        )
 
 
-def test_details_must_be_plain_json(trail_store):
-    with pytest.raises(TypeError, match="float"):
-        trail_store.audit.append("a", "b", {"x": 1.5})
+def test_details_are_plain_json(trail_store):
+    seq = trail_store.audit.append("a", "b", {"x": 1.5, "t": (1, 2)})
+    assert list(trail_store.audit.entries(seq, seq))[0]["details"] == {"x": "1.5", "t": [1, 2]}
     with pytest.raises(TypeError, match="bytes"):
         trail_store.audit.append("a", "b", {"x": [b"raw"]})
+    with pytest.raises(TypeError, match="keys must be strings"):
+        trail_store.audit.append("a", "b", {1: "x"})
+    assert trail_store.audit.verify() is None
 
 
 def test_canonical_form():
@@ -76,8 +81,10 @@ def test_local_verify_detects_rehashed_rewrite_via_checkpoint(trail_store):
         if e["seq"] == 7:
             e["details"] = {"i": 99}
         e["hash"] = entry_hash(e)
-        c.execute("UPDATE audit_log SET details=?, prev_hash=?, hash=? WHERE seq=?",
-                  (canonical(e["details"]).decode(), e["prev_hash"], e["hash"], e["seq"]))
+        c.execute(
+            "UPDATE audit_log SET details=?, prev_hash=?, hash=? WHERE seq=?",
+            (canonical(e["details"]).decode(), e["prev_hash"], e["hash"], e["seq"]),
+        )
         prev = e["hash"]
     problem = trail_store.audit.verify()
     assert problem is not None and "checkpoint" in problem.reason
@@ -98,7 +105,9 @@ def test_chain_continues_across_reopen(trail_store, tmp_path, clock):
     head = trail_store.audit.head()
     trail_store.close()
     cfg = make_config(tmp_path / "other", keys=False)
-    cfg = cfg.model_copy(update={"data_dir": tmp_path / "data", "credentials_dir": tmp_path / "credentials"})
+    cfg = cfg.model_copy(
+        update={"data_dir": tmp_path / "data", "credentials_dir": tmp_path / "credentials"}
+    )
     with CallStore.open(cfg, clock) as s:
         seq = s.audit.append("x", "after.reopen", {})
         assert seq == head[0] + 1

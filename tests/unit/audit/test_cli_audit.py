@@ -37,8 +37,11 @@ def test_export_and_verify(env, fmt, capsys):
     assert capsys.readouterr().out.startswith("OK:")
     assert run("audit", "verify", str(out), config=False) == 0
     assert "pass --pubkey" in capsys.readouterr().err
-    text = out.read_text().replace('"boss"', '"eve"', 1) if fmt == "jsonl" else \
-        out.read_text().replace(",boss,", ",eve,", 1)
+    text = (
+        out.read_text().replace('"boss"', '"eve"', 1)
+        if fmt == "jsonl"
+        else out.read_text().replace(",boss,", ",eve,", 1)
+    )
     out.write_text(text)
     assert run("audit", "verify", str(out), "--pubkey", str(pem), config=False) == 1
     assert "FAILED: first bad entry: seq" in capsys.readouterr().out
@@ -49,8 +52,10 @@ def test_export_range_and_roles(env, capsys):
     out = tmp / "a.jsonl"
     assert run("audit", "export", "--out", str(out), user="qa") == 3
     assert not out.exists()
-    assert run("audit", "export", "--since", "2000-01-01", "--until", "2000-01-02",
-               "--out", str(out)) == 0
+    assert (
+        run("audit", "export", "--since", "2000-01-01", "--until", "2000-01-02", "--out", str(out))
+        == 0
+    )
     seal = json.loads(out.read_text().splitlines()[-1])
     assert seal["count"] == 0
     assert run("audit", "verify", str(out), config=False) == 0

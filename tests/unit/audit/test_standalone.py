@@ -14,7 +14,7 @@ import pytest
 
 from appliance.audit.export import export_bundle
 
-SNIPPET = r'''
+SNIPPET = r"""
 import base64, hashlib, json, sys
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
@@ -42,7 +42,7 @@ for i in range(max(len(entries), len(manifest))):
         sys.exit(f"FAIL: first bad entry seq {seq}")
     prev = h
 print(f"OK: {len(entries)} entries, seq {seal['first_seq']}..{seal['last_seq']}")
-'''
+"""
 
 
 @pytest.fixture
@@ -55,14 +55,20 @@ def files(trail_store, clock, tmp_path):
     script.write_text(SNIPPET)
     pem = tmp_path / "appliance-audit.pub.pem"
     cfg = tmp_path / "c.toml"
-    cfg.write_text(f'data_dir = "{tmp_path / "data"}"\ncredentials_dir = "{tmp_path / "credentials"}"\n')
+    cfg.write_text(
+        f'data_dir = "{tmp_path / "data"}"\ncredentials_dir = "{tmp_path / "credentials"}"\n'
+    )
     assert main(["audit", "pubkey", "--config", str(cfg), "--out", str(pem)]) == 0
     return bundle, script, pem
 
 
 def _run(script, bundle, pem):
-    return subprocess.run([sys.executable, "-I", str(script), str(bundle), str(pem)],
-                          capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-I", str(script), str(bundle), str(pem)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 def test_snippet_is_short():

@@ -97,11 +97,18 @@ def test_reorder_is_named(bundle, real_key):
 def test_insert_is_named(bundle, real_key):
     recs = _load(bundle)
     i = _entry_index(recs, 5)
-    forged = {"type": "entry", "seq": 6, "ts": recs[i]["ts"], "actor": "ghost",
-              "action": "data.decrypt", "details": {}, "prev_hash": recs[i]["hash"]}
+    forged = {
+        "type": "entry",
+        "seq": 6,
+        "ts": recs[i]["ts"],
+        "actor": "ghost",
+        "action": "data.decrypt",
+        "details": {},
+        "prev_hash": recs[i]["hash"],
+    }
     forged["hash"] = entry_hash(forged)
     recs.insert(i + 1, forged)
-    for r in recs[i + 2:]:
+    for r in recs[i + 2 :]:
         if r["type"] == "entry":
             r["seq"] += 1
     _rechain(recs, i + 2)
@@ -139,8 +146,13 @@ def _resign(recs, key):
     seal = recs[-1]
     entries = [r for r in recs if r["type"] == "entry"]
     pub = key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-    seal.update(hashes=[e["hash"] for e in entries], last_hash=entries[-1]["hash"],
-                count=len(entries), public_key=base64.b64encode(pub).decode(), key_id="attacker")
+    seal.update(
+        hashes=[e["hash"] for e in entries],
+        last_hash=entries[-1]["hash"],
+        count=len(entries),
+        public_key=base64.b64encode(pub).decode(),
+        key_id="attacker",
+    )
     seal["signature"] = base64.b64encode(key.sign(seal_message(seal))).decode()
 
 
@@ -160,8 +172,11 @@ def test_resigned_with_another_key(bundle, real_key):
 
 
 def test_wrong_pinned_key_rejects_a_genuine_bundle(bundle):
-    other = Ed25519PrivateKey.generate().public_key().public_bytes(
-        serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    other = (
+        Ed25519PrivateKey.generate()
+        .public_key()
+        .public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    )
     rep = verify_bundle(bundle, [other])
     assert not rep.ok and "re-signed" in rep.problems[0]
 
@@ -197,10 +212,17 @@ def test_export_range_and_audit_event(trail_store, clock, tmp_path, real_key):
     out = tmp_path / "range.jsonl"
     entries = list(trail_store.audit.entries())
     since, until = entries[4]["ts"], entries[10]["ts"]
-    s = export_bundle(trail_store.audit, out, since=since, until=until, now=clock.now(), actor="aud")
+    s = export_bundle(
+        trail_store.audit, out, since=since, until=until, now=clock.now(), actor="aud"
+    )
     assert (s.first_seq, s.last_seq, s.count) == (5, 10, 6)
     assert verify_bundle(out, [real_key]).ok
     last = list(trail_store.audit.entries())[-1]
     assert last["action"] == "audit.export" and last["actor"] == "aud"
     # the export signed a checkpoint at the head
     assert trail_store.audit.checkpoints()[-1]["seq"] == trail_store.audit.head()[0]
+
+
+def test_missing_file(tmp_path):
+    rep = verify_bundle(tmp_path / "nope.jsonl")
+    assert not rep.ok and "cannot read" in rep.problems[0]

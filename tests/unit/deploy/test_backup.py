@@ -194,3 +194,41 @@ def test_restore_as_root_matches_directory_owner(tmp_path):
     assert main(["backup", "restore", "--config", str(fresh), "--from", str(out)]) == 0
     st = bk.database_path(load_config(fresh)).stat()
     assert (st.st_uid, st.st_gid, st.st_mode & 0o777) == (4242, 4242, 0o600)
+
+
+def test_restored_store_reads_a_call_back(tmp_path, monkeypatch):
+    """Through the store API: a call written before the backup is read back after restore,
+    and the restored data alone (without the key backup) cannot be decrypted."""
+    calls = pytest.importorskip("appliance.store.calls")
+    access = pytest.importorskip("appliance.store.access")
+    from appliance.store.keys import init_keys
+
+    monkeypatch.delenv("CREDENTIALS_DIRECTORY", raising=False)
+    src_cfg = _config(tmp_path / "old")
+    config = load_config(src_cfg)
+    init_keys(config)
+    with calls.CallStore.open(config) as store:
+        access.bootstrap_admin(store, "alice")
+        call_id = store.start_call("inbound", "+15550001234", "reception")
+        store.add_turn(call_id, "caller", "I need to move my appointment", 0.0, 1.5)
+        store.end_call(call_id, "hangup")
+
+    data_out, keys_out = tmp_path / "backups", tmp_path / "usb"
+    assert main(["backup", "create", "--config", str(src_cfg), "--out", str(data_out),
+                 "--keys-out", str(keys_out)]) == 0
+
+    # Data alone on a fresh target: no key, no plaintext.
+    nokeys_cfg = _config(tmp_path / "nokeys")
+    assert main(["backup", "restore", "--config", str(nokeys_cfg), "--from", str(data_out)]) == 0
+    from appliance.store.errors import KeyMaterialError
+
+    with pytest.raises(KeyMaterialError), calls.CallStore.open(load_config(nokeys_cfg)) as store:
+        store.vault("alice").transcript(call_id)
+
+    fresh_cfg = _config(tmp_path / "new")
+    assert main(["backup", "restore", "--config", str(fresh_cfg), "--from", str(data_out),
+                 "--keys-from", str(keys_out)]) == 0
+    with calls.CallStore.open(load_config(fresh_cfg)) as store:
+        turns = store.vault("alice").transcript(call_id)
+        assert store.vault("alice").remote(call_id) == "+15550001234"
+    assert [t["text"] for t in turns] == ["I need to move my appointment"]

@@ -133,7 +133,8 @@ def test_database_integrity(tmp_path: Path) -> None:
 @pytest.mark.parametrize(("timedatectl", "chronyc", "line"), [
     ("yes\n", None, "OK clock: synchronized (timedatectl)"),
     ("no\n", None, "FAIL clock: NOT synchronized (timedatectl NTPSynchronized=no)"),
-    (None, "Reference ID    : 1\nLeap status     : Normal\n", "OK clock: chrony leap status: Normal"),
+    (None, "Reference ID    : 1\nLeap status     : Normal\n",
+     "OK clock: chrony leap status: Normal"),
     (None, "Leap status     : Not synchronised\n",
      "FAIL clock: chrony leap status: Not synchronised"),
     (None, None, "WARN clock: sync state unknown (no timedatectl/chrony answer)"),
@@ -167,8 +168,8 @@ def test_sip_port_held_by_the_appliance_is_ok(tmp_path: Path,
     from appliance.doctor.net import PortProbe
 
     monkeypatch.setattr(checks_mod, "probe_port", lambda host, port, udp: PortProbe(
-        False, "address in use", 4242, "/opt/app/.venv/bin/python /opt/app/.venv/bin/appliance "
-                                       "serve"))
+        False, "address in use", True, 4242,
+        "/opt/app/.venv/bin/python /opt/app/.venv/bin/appliance serve"))
     r = checks_mod.check_sip_port(DoctorContext(_config(tmp_path)))
     assert r.ok and "in use by the appliance (pid 4242)" in r.detail
     assert not checks_mod._is_appliance("/usr/sbin/kamailio -f appliance.cfg")
@@ -180,3 +181,40 @@ def test_bind_address_not_on_this_host_fails(tmp_path: Path) -> None:
         update={"sip": _config(tmp_path).sip.model_copy(update={"bind": "192.0.2.1"})})
     r = checks_mod.check_sip_port(DoctorContext(cfg))
     assert not r.ok and "192.0.2.1 is not an address of this host" in r.detail
+
+
+def _sip_responder(sock: socket.socket, server: str) -> None:
+    data, peer = sock.recvfrom(4096)
+    via = next(ln for ln in data.decode().split("\r\n") if ln.startswith("Via:"))
+    sock.sendto(f"SIP/2.0 200 OK\r\n{via}\r\nServer: {server}\r\n"
+                "Content-Length: 0\r\n\r\n".encode(), peer)
+
+
+@pytest.mark.parametrize(("server", "ok"), [("voice-appliance", True), ("Asterisk PBX", False)])
+def test_sip_port_held_by_a_sip_server_is_identified_by_options(
+    tmp_path: Path, server: str, ok: bool
+) -> None:
+    import threading
+
+    port = _free_udp_port()
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", port))
+        t = threading.Thread(target=_sip_responder, args=(s, server))
+        t.start()
+        r = checks_mod.check_sip_port(DoctorContext(_config(tmp_path, port=port)))
+        t.join(5)
+    assert r.ok is ok
+    if ok:
+        assert "answers OPTIONS as voice-appliance" in r.detail
+    else:
+        assert f"in use by pid {os.getpid()}" in r.detail
+
+
+def test_options_probe_to_a_silent_port_returns_none() -> None:
+    from appliance.doctor.net import sip_options_probe
+
+    port = _free_udp_port()
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", port))
+        assert sip_options_probe("127.0.0.1", port, timeout=0.2) is None
+    assert sip_options_probe("127.0.0.1", port, timeout=0.2) is None  # closed: ICMP refused

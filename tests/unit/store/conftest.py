@@ -41,7 +41,8 @@ def call(store):
     store.add_turn(cid, "agent", "Hi Zebediah, how can I help?", 2.1, 3.0, {"intent": "greet"})
     store.add_recording(cid, "caller", b"\x10\x00" * 4000, 8000)
     store.add_recording(cid, "agent", b"\x20\x00" * 3000, 8000)
-    store.set_outcome(cid, "booked", None, "Zebediah booked a cleaning",
-                      {"patient_name": "Zebediah Quartermain"})
+    store.set_outcome(
+        cid, "booked", None, "Zebediah booked a cleaning", {"patient_name": "Zebediah Quartermain"}
+    )
     store.end_call(cid, "hangup")
     return cid

@@ -13,7 +13,9 @@ def test_round_trip_through_vault(store, call):
     v = store.vault("admin1")
     turns = v.transcript(call)
     assert [t["text"] for t in turns] == [
-        "Hello, my name is Zebediah Quartermain", "Hi Zebediah, how can I help?"]
+        "Hello, my name is Zebediah Quartermain",
+        "Hi Zebediah, how can I help?",
+    ]
     assert [t["speaker"] for t in turns] == ["caller", "agent"]
     assert turns[1]["meta"] == {"intent": "greet"}
     assert v.remote(call) == "+1 555 010 9999"
@@ -31,7 +33,9 @@ def test_audio_chunks_concatenate(store):
     cid = store.start_call("outbound", "+15550000000", "reminder")
     for i in range(3):
         assert store.add_recording(cid, "caller", bytes([i, 0]) * 10, 16000) == i
-    assert store.vault("admin1").audio(cid)["caller"][1] == b"".join(bytes([i, 0]) * 10 for i in range(3))
+    assert store.vault("admin1").audio(cid)["caller"][1] == b"".join(
+        bytes([i, 0]) * 10 for i in range(3)
+    )
 
 
 def _raw_db_bytes(store) -> bytes:
@@ -40,8 +44,14 @@ def _raw_db_bytes(store) -> bytes:
 
 def test_no_plaintext_on_disk(store, call, caplog):
     raw = _raw_db_bytes(store)
-    for secret in (b"Zebediah", b"Quartermain", b"555 010 9999", b"5550109999", b"cleaning",
-                   "Zebediah".encode("utf-16-le")):
+    for secret in (
+        b"Zebediah",
+        b"Quartermain",
+        b"555 010 9999",
+        b"5550109999",
+        b"cleaning",
+        "Zebediah".encode("utf-16-le"),
+    ):
         assert secret not in raw
     assert b"\x10\x00" * 64 not in raw  # audio is not stored in the clear
     assert "Zebediah" not in caplog.text and "555" not in caplog.text
@@ -65,7 +75,9 @@ def test_swapping_turn_ciphertexts_between_rows_fails(store, call):
 def test_moving_ciphertext_to_another_call_fails(store, call):
     other = store.start_call("inbound", "+15550000001", "reception")
     store.add_turn(other, "caller", "other call", 0, 1, {})
-    blob = store._conn.execute("SELECT text FROM turns WHERE call_id=? AND seq=1", (call,)).fetchone()[0]
+    blob = store._conn.execute(
+        "SELECT text FROM turns WHERE call_id=? AND seq=1", (call,)
+    ).fetchone()[0]
     store._conn.execute("UPDATE turns SET text=? WHERE call_id=? AND seq=1", (blob, other))
     with pytest.raises(DecryptionError):
         store.vault("admin1").transcript(other)

@@ -70,8 +70,10 @@ def test_calls_list_and_show_by_role(env, capsys):
     assert "may not calls.decrypt.transcript" in capsys.readouterr().err
 
     wav_path = tmp / "out.wav"
-    assert run("calls", "show", cid, "--transcript", "--remote", "--audio", str(wav_path),
-               user="qa1") == 0
+    assert (
+        run("calls", "show", cid, "--transcript", "--remote", "--audio", str(wav_path), user="qa1")
+        == 0
+    )
     out = capsys.readouterr().out
     assert "I need to move my appointment" in out and "+15559990000" in out
     with wave.open(str(wav_path)) as w:
@@ -107,7 +109,11 @@ def test_retention_status_and_run_via_cli(env, capsys):
     assert run("retention", "status", "--json") == 0
     st = json.loads(capsys.readouterr().out)
     assert {c["record_class"] for c in st["classes"]} == {
-        "recordings", "transcripts", "summaries", "metadata"}
+        "recordings",
+        "transcripts",
+        "summaries",
+        "metadata",
+    }
     assert run("retention", "hold", cid, "--reason", "case 1") == 0
     assert run("retention", "run") == 0
     assert "purged recordings: 0 calls" in capsys.readouterr().out

@@ -24,7 +24,7 @@ def test_round_trip(pt, parts):
 @settings(max_examples=200, deadline=None)
 @given(pt=st.binary(min_size=1, max_size=512), parts=aads, other=aads)
 def test_aad_binding(pt, parts, other):
-    """A ciphertext only opens with the exact (table, row, column, class, key id) it was made for."""
+    """A ciphertext opens only with the exact (table, row, column, class, key id) it had."""
     key = crypto.new_key()
     blob = crypto.seal(key, pt, crypto.payload_aad(*parts))
     if other == parts:
@@ -58,8 +58,12 @@ def test_wrap_aad_binds_call_class_and_version():
     kek, dek = crypto.new_key(), crypto.new_key()
     blob = crypto.seal(kek, dek, crypto.wrap_aad("k1", "call", "transcripts", 1))
     assert crypto.open_sealed(kek, blob, crypto.wrap_aad("k1", "call", "transcripts", 1)) == dek
-    for bad in (("k2", "call", "transcripts", 1), ("k1", "other", "transcripts", 1),
-                ("k1", "call", "recordings", 1), ("k1", "call", "transcripts", 2)):
+    for bad in (
+        ("k2", "call", "transcripts", 1),
+        ("k1", "other", "transcripts", 1),
+        ("k1", "call", "recordings", 1),
+        ("k1", "call", "transcripts", 2),
+    ):
         with pytest.raises(DecryptionError):
             crypto.open_sealed(kek, blob, crypto.wrap_aad(*bad))
 

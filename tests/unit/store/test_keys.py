@@ -15,8 +15,10 @@ from appliance.store.testing import make_config
 
 
 def _files_digest(store_path):
-    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(store_path.parent.glob(store_path.name + "*"))}
+    return {
+        p.name: hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(store_path.parent.glob(store_path.name + "*"))
+    }
 
 
 def test_init_creates_0600_files_and_refuses_overwrite(tmp_path):
@@ -76,8 +78,11 @@ def test_kek_file_missing_a_needed_version(store, call, cfg, clock):
     path = cfg.credentials_path / "kek"
     doc = json.loads(path.read_text())
     # a stale backup with only v1 while the data keys are wrapped by v2
-    write_secret(path, json.dumps({**doc, "current": 1, "keys": {"1": doc["keys"]["1"]}}).encode(),
-                 exclusive=False)
+    write_secret(
+        path,
+        json.dumps({**doc, "current": 1, "keys": {"1": doc["keys"]["1"]}}).encode(),
+        exclusive=False,
+    )
     with pytest.raises(KeyMaterialError, match=r"\[2\]"):
         CallStore.open(cfg, clock)
 
@@ -104,8 +109,12 @@ def test_rotate_rewraps_without_touching_payloads(store, call, cfg, clock):
     with CallStore.open(cfg, clock) as s:
         assert s.vault("admin1").transcript(call)[1]["text"] == "Hi Zebediah, how can I help?"
         new_call = s.start_call("inbound", "+15550000002", "w")
-        assert s._conn.execute(
-            "SELECT kek_version FROM data_keys WHERE call_id=?", (new_call,)).fetchone()[0] == 2
+        assert (
+            s._conn.execute(
+                "SELECT kek_version FROM data_keys WHERE call_id=?", (new_call,)
+            ).fetchone()[0]
+            == 2
+        )
         r = rotation.retire(s, "admin1")
         assert r["removed_versions"] == [1] and r["current"] == 2
     assert set(json.loads((cfg.credentials_path / "kek").read_text())["keys"]) == {"2"}

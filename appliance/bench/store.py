@@ -1,0 +1,1 @@
+from appliance.store.bench import register  # noqa: F401

@@ -1,0 +1,115 @@
+"""Date, time and date-of-birth normalisation with a fixed today (Thursday 2026-03-05)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from appliance.agent.nlu.dates import (
+    extract_date,
+    extract_date_of_birth,
+    extract_time,
+    spoken_date,
+    spoken_time,
+)
+
+from .conftest import TODAY
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        ("tomorrow", "2026-03-06"),
+        ("tomorrow afternoon", "2026-03-06"),
+        ("today", "2026-03-05"),
+        ("the day after tomorrow", "2026-03-07"),
+        ("next tuesday", "2026-03-10"),
+        ("on tuesday", "2026-03-10"),
+        ("thursday", "2026-03-12"),  # a bare weekday is never today
+        ("this thursday", "2026-03-05"),
+        ("tuesday next week", "2026-03-10"),
+        ("next week on friday", "2026-03-13"),
+        ("monday the 9th", "2026-03-09"),
+        ("in two weeks", "2026-03-19"),
+        ("in 3 days", "2026-03-08"),
+        ("march 10th", "2026-03-10"),
+        ("the fifth of april", "2026-04-05"),
+        ("the twelfth", "2026-03-12"),
+        ("the 2nd", "2026-04-02"),  # already past this month
+        ("january 3", "2027-01-03"),  # already past this year
+        ("3/15", "2026-03-15"),
+        ("2026-04-01", "2026-04-01"),
+        ("tommorow", "2026-03-06"),  # ASR misspelling
+    ],
+)
+def test_dates(text: str, want: str) -> None:
+    assert extract_date(text, TODAY) == date.fromisoformat(want)
+
+
+@pytest.mark.parametrize("text", ["five five five one two three", "the second one", "hello"])
+def test_not_dates(text: str) -> None:
+    assert extract_date(text, TODAY) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        ("half past two", "14:30"),
+        ("two thirty pm", "14:30"),
+        ("two thirty p.m.", "14:30"),
+        ("noon", "12:00"),
+        ("midday", "12:00"),
+        ("3pm", "15:00"),
+        ("at 10", "10:00"),
+        ("ten in the morning", "10:00"),
+        ("quarter to four", "15:45"),
+        ("quarter past nine in the morning", "09:15"),
+        ("twenty past ten", "10:20"),
+        ("3:45", "15:45"),
+        ("15:00", "15:00"),
+        ("at three", "15:00"),
+        ("three o'clock", "15:00"),
+        ("10 a.m.", "10:00"),
+        ("at five fifteen", "17:15"),
+        ("around four thirty", "16:30"),
+        ("two fifteen in the afternoon", "14:15"),
+        ("at like nine thirty tomorrow morning", "09:30"),
+        ("seven in the evening", "19:00"),
+        ("nine oh five am", "09:05"),
+    ],
+)
+def test_times(text: str, want: str) -> None:
+    assert extract_time(text) == want
+
+
+def test_bare_time_only_when_asked() -> None:
+    assert extract_time("nine thirty") is None
+    assert extract_time("nine thirty", expect=True) == "09:30"
+    assert extract_time("six one seven five five five oh one nine nine") is None
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        ("march 3rd 1985", "1985-03-03"),
+        ("I was born on the third of march nineteen eighty five", "1985-03-03"),
+        ("3/3/85", "1985-03-03"),
+        ("12 july two thousand and three", "2003-07-12"),
+        ("1990-06-05", "1990-06-05"),
+    ],
+)
+def test_date_of_birth(text: str, want: str) -> None:
+    assert extract_date_of_birth(text, TODAY) == date.fromisoformat(want)
+
+
+def test_date_of_birth_rejects_future_and_yearless() -> None:
+    assert extract_date_of_birth("march 3rd 2030", TODAY) is None
+    assert extract_date_of_birth("march 3rd", TODAY) is None
+
+
+def test_spoken_forms() -> None:
+    assert spoken_date(date(2026, 3, 10)) == "Tuesday, March 10"
+    assert spoken_time("14:30") == "2:30 PM"
+    assert spoken_time("09:00") == "9 AM"
+    assert spoken_time("12:00") == "noon"
