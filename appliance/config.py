@@ -14,6 +14,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from appliance.agent.config import LlmConfig, WorkflowConfig
+from appliance.integrations.config import IntegrationsConfig
 from appliance.speech.config import SttConfig, TtsConfig, VadConfig
 from appliance.store.config import StoreConfig
 from appliance.telephony.config import SipConfig
@@ -45,6 +46,7 @@ class ApplianceConfig(BaseModel):
     workflow: WorkflowConfig = Field(default_factory=WorkflowConfig)
     store: StoreConfig = Field(default_factory=StoreConfig)
     models: ModelsConfig = Field(default_factory=ModelsConfig)
+    integrations: IntegrationsConfig = Field(default_factory=IntegrationsConfig)
 
     def data_path(self, p: str | Path) -> Path:
         p = Path(p)

@@ -77,6 +77,7 @@ class Components:
     store: Any | None
     recorder: StoreRecorder | None
     wall_clock: Callable[[], datetime]
+    integrations: Any | None = None
     closers: list[Callable[[], None]] = field(default_factory=list)
 
     def transcribe(self, audio: AudioFrame) -> Any:
@@ -100,10 +101,21 @@ class Components:
             self.workflow,
             self.config.workflow,
             self.wall_clock,
-            self.tools,
+            self.tools_for(call),
             phraser,
             call_id=call.call_id,
         )
+
+    def tools_for(self, call: CallControl) -> Any:
+        from appliance.runtime.tools import RoutedTools, caller_number
+
+        if self.integrations is None:
+            return self.tools
+        ref = self.recorder.store_id(call.call_id) if self.recorder else None
+        bound = self.integrations.tools.for_call(
+            call.call_id, caller_number(call.remote_uri), recording_ref=ref
+        )
+        return RoutedTools(bound, self.tools)
 
     def close(self) -> None:
         for close in reversed(self.closers):
@@ -151,6 +163,12 @@ async def load_components(config: ApplianceConfig, workers: Workers, clock: Cloc
         config, transcriber, synthesizer, llm, workflow, tools, store, recorder, wall
     )
     comps.closers.append(store.close)
+    if config.integrations.enabled and config.integrations.destinations:
+        from appliance.integrations.build import build_integrations
+
+        comps.integrations = build_integrations(config, store.audit.append)
+        comps.integrations.start()
+        comps.closers.append(comps.integrations.stop)
     if llm is not None and hasattr(llm, "close"):
         comps.closers.append(llm.close)
     fixed = [p for p in _fixed_prompts(workflow, config) if p]
