@@ -116,11 +116,12 @@ class CallSession:
         return self._task
 
     async def _run(self) -> None:
-        if self.deps.recorder:
-            self.deps.io_worker.submit(
-                self.deps.recorder.begin, self.call.call_id, self.direction, self.call.remote_uri
-            )
         try:
+            if self.deps.recorder:  # the call row exists before tools can reference it
+                await self.deps.io_worker.run(
+                    self.deps.recorder.begin, self.call.call_id, self.direction,
+                    self.call.remote_uri,
+                )
             self.conversation = await self.deps.policy_worker.run(
                 self.deps.new_conversation, self.call
             )

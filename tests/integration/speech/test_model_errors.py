@@ -73,7 +73,7 @@ def test_whispercpp_wrong_magic_and_truncated(tmp_path: Path) -> None:
     with pytest.raises(ModelLoadError, match="not a ggml whisper model"):
         WhisperCppTranscriber(bad, WCPP)
     short = tmp_path / "ggml-short.bin"
-    short.write_bytes(b"lmgg" + bytes(100))
+    short.write_bytes(b"lmgg" + bytes(20))
     with pytest.raises(ModelLoadError, match="truncated"):
         WhisperCppTranscriber(short, WCPP)
 
