@@ -21,6 +21,7 @@ export OMP_NUM_THREADS := 1
 .PHONY: run test setup setup-test system system-test venv llama deps deps-test models lint bench clean
 
 run: setup
+	@[ -f var/credentials/kek ] || $(BIN)/appliance keys init
 	$(BIN)/appliance serve
 
 test: setup-test

@@ -35,7 +35,18 @@ def register(bsub: argparse._SubParsersAction) -> None:
     p.add_argument("--workflow", default="reception")
     p.add_argument("--llm-phrasing", action="store_true", help="let the LLM reword replies")
     p.add_argument("--keep", action="store_true", help="keep the server's data dir")
+    p.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
+                   help="config override for the server, e.g. vad.end_pause_ms=600")
     p.set_defaults(func=run)
+
+
+def _parse_value(raw: str) -> Any:
+    import tomllib
+
+    try:
+        return tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        return raw
 
 
 def pct(xs: list[float], q: float) -> float:
@@ -116,6 +127,10 @@ def run(args: argparse.Namespace) -> int:
         "llm": {"phrasing": bool(args.llm_phrasing)},
         "metrics_port": 0,
     }
+    for item in args.set:
+        key, _, raw = item.partition("=")
+        section, _, name = key.partition(".")
+        overrides.setdefault(section, {})[name] = _parse_value(raw)
     uri = f"sip:agent@127.0.0.1:{port}"
     print(f"starting appliance on {uri} (data {data_dir})", flush=True)
     t0 = time.monotonic()

@@ -184,11 +184,6 @@ async def load_components(config: ApplianceConfig, workers: Workers, clock: Cloc
 
 def _fixed_prompts(workflow: Any, config: ApplianceConfig) -> list[str]:
     """Fixed prompts worth caching as audio (greeting, reprompts, closings)."""
-    values = [*workflow.prompts.values(), *workflow.entity_prompts.values()]
-    out = []
-    for v in values:
-        if isinstance(v, str):
-            v = v.replace("{site_name}", config.workflow.site_name)
-            if "{" not in v:
-                out.append(v)
-    return out
+    from appliance.agent.replies import ReplyWriter
+
+    return ReplyWriter(workflow, config.workflow, None).fixed_texts()

@@ -16,7 +16,7 @@ class VadConfig(BaseModel):
     frame_ms: Literal[10, 20, 30] = Field(20, description="VAD decision frame length")
     start_ms: int = Field(60, ge=20, description="voiced audio needed to open an utterance")
     speculative_pause_ms: int = Field(
-        300, ge=100, description="pause after which a speculative transcript is started"
+        200, ge=100, description="pause after which a speculative transcript is started"
     )
     end_pause_ms: int = Field(700, ge=200, description="pause that commits the utterance")
     preroll_ms: int = Field(200, ge=0)

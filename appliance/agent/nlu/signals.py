@@ -146,6 +146,24 @@ def phrase_hit(text: str, phrases: Iterable[str]) -> str | None:
     return None
 
 
+_NEGATED_EMERGENCY = re.compile(
+    r"\b(not|isn't|isnt|is not|no|non|nothing|wasn't) (an |a |really an |really a )?"
+    r"(emergency|urgent)\b"
+)
+
+
+def emergency_hit(text: str, phrases: Iterable[str]) -> str | None:
+    """An emergency phrase, ignoring a bare negated "emergency" ("it's not an emergency");
+    any specific phrase ("chest pain") still counts even next to a negation."""
+    t = f" {normalize(text)} "
+    negated = bool(_NEGATED_EMERGENCY.search(t))
+    for p in phrases:
+        n = normalize(p)
+        if n and f" {n} " in t and not (negated and n in ("emergency", "urgent")):
+            return p
+    return None
+
+
 def is_hallucination(text: str) -> bool:
     n = normalize(text)
     return n in HALLUCINATIONS or (bool(text.strip()) and not re.search(r"[a-z0-9]", n))

@@ -18,6 +18,7 @@ from appliance.agent.nlu.entities import extract_entities
 from appliance.agent.nlu.signals import (
     Signal,
     asks_medical_advice,
+    emergency_hit,
     is_hallucination,
     is_injection,
     phrase_hit,
@@ -114,7 +115,7 @@ class Understander:
         signals: set[Signal] = set()
         why: list[str] = []
         forced: str | None = None
-        if esc.emergency is not None and (hit := phrase_hit(text, esc.emergency.phrases)):
+        if esc.emergency is not None and (hit := emergency_hit(text, esc.emergency.phrases)):
             signals.add(Signal.emergency)
             why.append(f"emergency phrase '{hit}'")
             forced = self._kind.get("emergency")

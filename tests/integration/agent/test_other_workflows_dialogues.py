@@ -170,3 +170,9 @@ def test_support_phone_number_does_not_change_category(dialogue) -> None:
     d.say("I'm Sam Lee")
     r = d.say("my phone number is six one seven five five five oh one nine nine")
     assert r.entities["category"] == "printer" and "problem with printer" in r.say
+
+
+def test_reception_not_an_emergency_is_routed(dialogue) -> None:
+    d = dialogue("reception")
+    r = d.say("it's not an emergency, I just need a prescription refill")
+    assert r.reason != "emergency" and r.target == "sip:pharmacy@127.0.0.1:5090"

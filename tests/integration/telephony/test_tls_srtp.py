@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
+import select
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -46,8 +49,15 @@ def tls_agent(procs, kit, tmp_path):
                      str(kit.free_port()), str(cert), str(key), "mandatory"],
                     stdin=subprocess.PIPE)
     assert p.stdout is not None
-    line = p.stdout.readline()
-    assert "READY" in line, line + p.stdout.read()
+    seen = ""
+    deadline = time.monotonic() + 20
+    while "READY" not in seen and time.monotonic() < deadline:
+        if select.select([p.stdout], [], [], 0.5)[0]:  # raw reads: no hidden buffering
+            chunk = os.read(p.stdout.fileno(), 4096).decode(errors="replace")
+            if not chunk:
+                break
+            seen += chunk
+    assert "READY" in seen, seen
     creds = {"cert": cert.read_bytes(), "key": key.read_bytes()}
 
     def finish() -> dict:

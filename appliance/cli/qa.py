@@ -1,0 +1,149 @@
+"""`appliance qa run|import|shadow`: scorecards over real test calls, case import, shadow mode."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("qa", help="QA: scored test calls, historical-call import, shadow mode")
+    qsub = p.add_subparsers(dest="qa_command", required=True, metavar="ACTION")
+
+    r = qsub.add_parser("run", help="place a suite's test calls and write a scorecard report")
+    r.add_argument("suite", type=Path, help="suite YAML (tests/qa/<workflow>.yaml)")
+    r.add_argument("--workflow", help="check the suite is for this workflow")
+    r.add_argument("--variations", nargs="*", default=None,
+                   help="apply these variations to every case (replaces the case's own)")
+    r.add_argument("--cases", nargs="*", default=None, help="only these case ids")
+    r.add_argument("--limit", type=int, default=0, help="only the first N cases")
+    r.add_argument("--out", type=Path, default=Path("qa-report"), help="report directory")
+    r.add_argument("--fail-under", action="append", default=[], metavar="DIM=SCORE",
+                   help="exit 1 if a dimension average is below SCORE (repeatable; "
+                   "dims: intent entities tool safety handoff)")
+    r.add_argument("--target", help="SIP URI of a running appliance (default: start one)")
+    r.add_argument("--config", type=Path, help="that appliance's config (to read its store)")
+    r.add_argument("--no-transcribe", action="store_true",
+                   help="skip transcribing what the caller heard")
+    r.add_argument("--keep", action="store_true", help="keep the started appliance's data dir")
+    r.set_defaults(func=run)
+
+    i = qsub.add_parser("import", help="turn an anonymized historical call (WAV) into a case")
+    i.add_argument("wav", type=Path, nargs="+", help="caller-side WAV(s), one per caller turn")
+    i.add_argument("--suite", type=Path, required=True, help="suite YAML to append the case to")
+    i.add_argument("--id", required=True, help="case id")
+    i.add_argument("--expect", action="append", default=[], metavar="KEY=VALUE",
+                   help="intent=, handoff=, escalation_reason=, tool=NAME[:RESULT], "
+                   "entity.NAME= (repeatable)")
+    i.set_defaults(func=run_import)
+
+    s = qsub.add_parser("shadow", help="what the agent would have done on human-handled calls")
+    s.add_argument("wav", type=Path, nargs="+", help="caller-side audio of human-handled calls")
+    s.add_argument("--workflow", default=None, help="default: the config's workflow")
+    s.add_argument("--human", action="append", default=[], metavar="WAV=OUTCOME",
+                   help="what the human did (e.g. call1.wav=transfer), for the comparison")
+    s.add_argument("--config", type=Path, default=None)
+    s.add_argument("--out", type=Path, default=Path("qa-report"))
+    s.set_defaults(func=run_shadow)
+
+
+def parse_thresholds(items: list[str]) -> dict[str, float]:
+    from appliance.qa.scoring import DIMENSIONS
+
+    out = {}
+    for item in items:
+        dim, _, val = item.partition("=")
+        if dim not in DIMENSIONS or not val:
+            raise ValueError(f"--fail-under {item!r}: use DIM=SCORE with DIM in {DIMENSIONS}")
+        out[dim] = float(val)
+    return out
+
+
+def run(args: argparse.Namespace) -> int:
+    from appliance.qa.cases import SuiteError, load_suite
+    from appliance.qa.reports import averages, check_thresholds, write_reports
+    from appliance.qa.runner import Target, run_suite
+    from appliance.qa.variations import check_names
+
+    try:
+        thresholds = parse_thresholds(args.fail_under)
+        suite = load_suite(args.suite)
+        if args.variations is not None:
+            check_names(args.variations)
+    except (ValueError, SuiteError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    if args.workflow and args.workflow != suite.workflow:
+        print(f"error: suite is for {suite.workflow}, not {args.workflow}", file=sys.stderr)
+        return 2
+    if bool(args.target) != bool(args.config):
+        print("error: --target and --config go together", file=sys.stderr)
+        return 2
+    cases = [c for c in suite.cases if not args.cases or c.id in args.cases]
+    if args.variations is not None:
+        cases = [c.model_copy(update={"variations": list(args.variations)}) for c in cases]
+    if args.limit:
+        cases = cases[: args.limit]
+    target = Target(args.target, args.config) if args.target else None
+    data_dir = Path(tempfile.mkdtemp(prefix="qa-run-"))
+    print(f"{len(cases)} call(s) for workflow {suite.workflow}", file=sys.stderr)
+    t0 = time.monotonic()
+    try:
+        cards = run_suite(suite, args.suite.parent, cases, data_dir, target,
+                          transcribe=not args.no_transcribe)
+    finally:
+        if not args.keep:
+            import shutil
+
+            shutil.rmtree(data_dir, ignore_errors=True)
+    elapsed = time.monotonic() - t0
+    meta = {"suite": str(args.suite), "duration_s": round(elapsed, 1),
+            "target": args.target or "own", "thresholds": thresholds}
+    paths = write_reports(args.out, cards, suite.workflow, meta)
+    avg = averages(cards)
+    print(f"{len(cards)} calls in {elapsed / 60:.1f} min; averages: "
+          + ", ".join(f"{k} {v:.2f}" for k, v in avg.items()))
+    print(f"report: {paths['html']}")
+    failed = check_thresholds(avg, thresholds)
+    for msg in failed:
+        print(f"FAIL: {msg}", file=sys.stderr)
+    return 1 if failed else 0
+
+
+def run_import(args: argparse.Namespace) -> int:
+    from appliance.qa.importer import ImportError_, import_case
+
+    try:
+        case = import_case(args.suite, args.id, args.wav, args.expect)
+    except ImportError_ as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    print(f"added case {case.id} ({len(case.turns)} turn(s)) to {args.suite}")
+    return 0
+
+
+def run_shadow(args: argparse.Namespace) -> int:
+    from appliance.cli._common import config_from
+    from appliance.qa.shadow import ShadowAgent, write_shadow_report
+
+    config = config_from(args)
+    human: dict[str, str] = {}
+    for item in args.human:
+        k, _, v = item.partition("=")
+        human[Path(k).name] = v
+    agent = ShadowAgent.from_config(config, args.workflow)
+    results: list[Any] = []
+    for wav in args.wav:
+        results.append(agent.propose(wav, human.get(wav.name)))
+        print(f"{wav.name}: would do {results[-1].proposal}", file=sys.stderr)
+    path = write_shadow_report(args.out, results, reviewer=getpass.getuser())
+    agree = [r for r in results if r.agrees is not None]
+    if agree:
+        print(f"agreement with humans: {sum(r.agrees for r in agree)}/{len(agree)}")
+    print(f"report: {path}")
+    return 0

@@ -1,0 +1,112 @@
+"""Turn one QA case into caller steps and place the call over real SIP.
+
+Builds on :func:`appliance.qa.script.run_script`'s listening logic, adding what the variations
+need: a caller that talks over the greeting (barge-in) and long pauses before a turn.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+import zlib
+from pathlib import Path
+
+import numpy as np
+
+from appliance.audio.frame import AudioFrame
+from appliance.qa.cases import Case
+from appliance.qa.script import CallerStep, ScriptResult, _listen
+from appliance.qa.variations import ANGRY_PREFIXES, ASK_HUMAN, Plan, apply_audio
+from appliance.qa.voices import espeak, read_wav
+from appliance.telephony.caller import TestCaller
+
+PAUSE_S = 4.0
+
+
+def build_steps(case: Case, p: Plan, voice: str, base_dir: Path) -> list[CallerStep]:
+    """Caller steps with the text and audio variations applied (deterministic per case)."""
+    seed = zlib.crc32(case.id.encode())
+    texts: list[tuple[str, str | Path | float]] = []
+    for t in case.turns:
+        if t.say is not None:
+            texts.append(("say", t.say))
+        elif t.wav is not None:
+            texts.append(("wav", base_dir / t.wav))
+        elif t.dtmf is not None:
+            texts.append(("dtmf", t.dtmf))
+        else:
+            texts.append(("pause", float(t.pause or 0)))
+    first_say = next((i for i, (k, _) in enumerate(texts) if k == "say"), None)
+    if p.angry and first_say is not None:
+        prefix = ANGRY_PREFIXES[seed % len(ANGRY_PREFIXES)]
+        texts[first_say] = ("say", f"{prefix} {texts[first_say][1]}")
+    if p.ask_human:
+        texts.insert(min(1, len(texts)), ("say", ASK_HUMAN))
+    steps: list[CallerStep] = []
+    for i, (kind, value) in enumerate(texts):
+        if kind == "dtmf":
+            steps.append(CallerStep("dtmf", digits=str(value), label=f"DTMF {value}"))
+            continue
+        if kind == "pause":
+            steps.append(CallerStep("silence", seconds=float(value), label=f"pause {value}s"))  # type: ignore[arg-type]
+            continue
+        audio = espeak(str(value), voice) if kind == "say" else read_wav(Path(value))
+        audio = apply_audio(audio, p, seed + i)
+        if p.pauses and i > 0:
+            audio = _lead_silence(audio, PAUSE_S)
+        steps.append(CallerStep("speech", audio=audio, label=f"turn {i + 1}"))
+    return steps
+
+
+def _lead_silence(frame: AudioFrame, seconds: float) -> AudioFrame:
+    pad = np.zeros(int(seconds * frame.sample_rate), dtype=np.int16).tobytes()
+    return AudioFrame(pad + frame.pcm, frame.sample_rate, frame.timestamp)
+
+
+def place_call(
+    tc: TestCaller,
+    uri: str,
+    steps: list[CallerStep],
+    *,
+    interrupt: bool = False,
+    reply_timeout: float = 20.0,
+    hold: float = 1.0,
+) -> ScriptResult:
+    """Dial and play ``steps``; with ``interrupt`` the first step starts 0.8 s into the
+    greeting instead of after it. Hangs up at the end unless the agent did."""
+    tc.dial(uri)
+    if interrupt and steps and steps[0].kind == "speech":
+        greeting = None
+        with contextlib.suppress(TimeoutError):
+            tc.wait_for_speech(reply_timeout, after=0.0)
+            time.sleep(0.8)
+        result = ScriptResult(greeting=greeting)
+        result.replies.append(_send(tc, steps[0], reply_timeout, hold))
+        rest = steps[1:]
+    else:
+        result = ScriptResult(greeting=_listen(tc, 0.0, reply_timeout, hold))
+        rest = steps
+    for step in rest:
+        if tc.call is None or tc.call.ended.is_set():
+            break
+        result.replies.append(_send(tc, step, reply_timeout, hold))
+    if tc.call is not None and tc.call.ended.is_set():
+        result.ended_by, result.end_code = "agent", tc.call.end_code
+    else:
+        tc.hangup()
+        with contextlib.suppress(TimeoutError):
+            tc.wait_ended(5.0)
+    result.dtmf_heard = tc.dtmf_received
+    return result
+
+
+def _send(tc: TestCaller, step: CallerStep, reply_timeout: float, hold: float):  # noqa: ANN202
+    if step.kind == "speech" and step.audio is not None:
+        sent = tc.say(step.audio.pcm, step.audio.sample_rate)
+    elif step.kind == "dtmf":
+        tc.send_dtmf(step.digits)
+        sent = time.monotonic()
+    else:
+        time.sleep(step.seconds)
+        sent = time.monotonic()
+    return _listen(tc, sent, reply_timeout, hold)
