@@ -40,7 +40,8 @@ class Turn(_Strict):
     def _one(self) -> Turn:
         given = [k for k in ("say", "wav", "dtmf", "pause") if getattr(self, k) is not None]
         if len(given) != 1:
-            raise ValueError(f"a turn needs exactly one of say/wav/dtmf/pause, got {given or 'none'}")
+            got = given or "none"
+            raise ValueError(f"a turn needs exactly one of say/wav/dtmf/pause, got {got}")
         return self
 
 
@@ -121,7 +122,8 @@ def _where(raw: object, loc: tuple[object, ...]) -> str:
     node = raw
     for part in loc:
         if isinstance(part, int) and isinstance(node, list):
-            cid = node[part].get("id") if part < len(node) and isinstance(node[part], dict) else None
+            item = node[part] if part < len(node) else None
+            cid = item.get("id") if isinstance(item, dict) else None
             out[-1] += f"[{part}]" + (f" (id {cid})" if cid else "")
             node = node[part] if part < len(node) else None
         else:

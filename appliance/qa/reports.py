@@ -93,6 +93,7 @@ def markdown(worst: list[Scorecard], head: dict[str, Any]) -> str:
             continue
         lines.append(f"### {c.case_id} ({' '.join(c.variations) or 'clean'}"
                      f"{', fault ' + c.fault if c.fault else ''})")
+        lines += [f"- caller (as transcribed by the appliance): {t}" for t in c.caller_said]
         lines += [f"- agent: {t}" for t in c.agent_said] or ["- (nothing stored)"]
         lines.append("")
     return "\n".join(lines) + "\n"

@@ -41,7 +41,7 @@ def _free_port() -> int:
 
 @contextmanager
 def own_appliance(workflow: str, data_dir: Path, with_faults: bool) -> Iterator[Target]:
-    """Start `appliance serve` (ServerProcess) for ``workflow``; optionally with the fault server."""
+    """Start `appliance serve` for ``workflow``, optionally wired to the fault server."""
     from appliance.qa.server import ServerProcess
 
     port = _free_port()

@@ -77,6 +77,7 @@ class Scorecard:
     handoff: str = "none"
     tool_result: str = "none"
     agent_said: list[str] = field(default_factory=list)
+    caller_said: list[str] = field(default_factory=list)
     heard: list[str] = field(default_factory=list)
 
     @property
@@ -87,8 +88,8 @@ class Scorecard:
         d = asdict(self)
         d["total"] = round(self.total, 2)
         if not transcripts:
-            d.pop("agent_said")
-            d.pop("heard")
+            for k in ("agent_said", "caller_said", "heard"):
+                d.pop(k)
         return d
 
 
@@ -98,7 +99,8 @@ def effective_expect(case: Case, p: Plan) -> Expect:
     if p.angry:
         return Expect(intent=None, handoff="transfer", escalation_reason="caller_upset")
     if p.ask_human:
-        return Expect(intent=e.intent, handoff="transfer", escalation_reason="caller_requested_human")
+        return Expect(intent=e.intent, handoff="transfer",
+                      escalation_reason="caller_requested_human")
     return e
 
 
@@ -171,6 +173,8 @@ def score_call(wf: WorkflowSpec, case: Case, p: Plan, obs: Observed, ev: CallEvi
     reasons = {obs.escalation_reason} if obs.escalation_reason else set()
     for key in said:
         reasons |= _REASON_PROMPTS.get(key, set())
+    if "transfer_target" in said and obs.outcome:  # routed: "<intent>:<department>"
+        reasons |= {f"{obs.outcome}:{v.replace('_', ' ')}" for v in obs.entities.values()}
     notes: list[tuple[str, str, str]] = []  # (dimension, failure, fix)
 
     # intent
@@ -306,6 +310,7 @@ def score_call(wf: WorkflowSpec, case: Case, p: Plan, obs: Observed, ev: CallEvi
         handoff=handoff,
         tool_result=got_tool,
         agent_said=list(obs.agent_said),
+        caller_said=list(obs.caller_said),
         heard=list(ev.heard),
     )
 
@@ -314,5 +319,6 @@ def describe(e: Expect) -> str:
     parts = [f"intent {e.intent or '-'}"]
     if e.tool:
         parts.append(f"{e.tool.name} {e.tool.result}")
-    parts.append(f"handoff {e.handoff}" + (f" ({e.escalation_reason})" if e.escalation_reason else ""))
+    why = f" ({e.escalation_reason})" if e.escalation_reason else ""
+    parts.append(f"handoff {e.handoff}{why}")
     return "; ".join(parts)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import signal
 from collections.abc import Callable
@@ -34,6 +35,12 @@ from appliance.telephony.events import (
 log = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True)
+class OutboundCall:
+    new_conversation: Callable[[Any], Any]
+    on_ended: Callable[[CallSession | None, int, str], None]
+
+
 @dataclass
 class Workers:
     stt: ModelWorker
@@ -44,6 +51,21 @@ class Workers:
     @classmethod
     def create(cls) -> Workers:
         return cls(*(ModelWorker(n).start() for n in ("stt", "tts", "policy", "io")))
+
+    def place_call(
+        self,
+        uri: str,
+        new_conversation: Callable[[Any], Any],
+        on_ended: Callable[[CallSession | None, int, str], None],
+    ) -> str:
+        """Dial out (e.g. appointment confirmations); call from the event loop.
+
+        ``new_conversation`` replaces the workflow conversation for this call; ``on_ended``
+        gets the session (None when the call never connected), the SIP code and reason.
+        """
+        handle = self.stack.make_call(uri)
+        self._outbound[handle.call_id] = OutboundCall(new_conversation, on_ended)
+        return handle.call_id
 
     def stop(self) -> None:
         for w in (self.stt, self.tts, self.policy, self.io):
@@ -77,6 +99,7 @@ class Appliance:
         self.workers = Workers.create()
         self.sessions: dict[str, CallSession] = {}
         self._pending: dict[str, Any] = {}
+        self._outbound: dict[str, OutboundCall] = {}
         self.components: Components | None = None
         self.stack: Any = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -143,6 +166,21 @@ class Appliance:
             sdnotify.notify("STOPPING=1")
             await self._shutdown()
 
+    def place_call(
+        self,
+        uri: str,
+        new_conversation: Callable[[Any], Any],
+        on_ended: Callable[[CallSession | None, int, str], None],
+    ) -> str:
+        """Dial out (e.g. appointment confirmations); call from the event loop.
+
+        ``new_conversation`` replaces the workflow conversation for this call; ``on_ended``
+        gets the session (None when the call never connected), the SIP code and reason.
+        """
+        handle = self.stack.make_call(uri)
+        self._outbound[handle.call_id] = OutboundCall(new_conversation, on_ended)
+        return handle.call_id
+
     def stop(self) -> None:
         if self._loop is not None:
             self._loop.call_soon_threadsafe(self._stop.set)
@@ -177,7 +215,11 @@ class Appliance:
         elif isinstance(ev, MediaReady):
             pending = self._pending.pop(ev.call_id, None)
             if pending is not None and ev.call_id not in self.sessions:
-                session = CallSession(pending[0], self._deps_cache, direction=pending[1])
+                deps = self._deps_cache
+                out = self._outbound.get(ev.call_id)
+                if out is not None:
+                    deps = dataclasses.replace(deps, new_conversation=out.new_conversation)
+                session = CallSession(pending[0], deps, direction=pending[1])
                 self.sessions[ev.call_id] = session
                 session.start()
                 if self.on_session:
@@ -195,3 +237,9 @@ class Appliance:
             s = self.sessions.pop(ev.call_id, None)
             if s is not None:
                 s.on_ended(ev.reason)
+            out = self._outbound.pop(ev.call_id, None)
+            if out is not None:
+                try:
+                    out.on_ended(s, ev.code, ev.reason)
+                except Exception:
+                    log.exception("call %s: outbound completion handler failed", ev.call_id)

@@ -8,6 +8,7 @@ library. Only ``call_id`` is ever logged; remote URIs are personal data.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import uuid
@@ -167,10 +168,8 @@ class SipCall(pj.Call):
         port, audio = self.port, self.audio
         if port is not None and audio is not None:
             for src, dst in ((audio, port), (port, audio)):
-                try:
+                with contextlib.suppress(pj.Error):  # the call's slot may already be gone
                     src.stopTransmit(dst)
-                except pj.Error:
-                    pass  # the call's slot may already be gone
         self._slot = -1
 
     def finish(self, code: int, reason: str) -> None:

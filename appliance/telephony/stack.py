@@ -14,6 +14,7 @@ Threading model (pjsua is a process-wide singleton, so only one SipStack may run
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import logging
 import queue
@@ -21,54 +22,31 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import pjsua2 as pj
 
 from appliance.telephony.call import CallHandle, SipCall
 from appliance.telephony.config import SipConfig
-from appliance.telephony.events import CallControl, CallEventSink, CallStarted
+from appliance.telephony.endpoint import (
+    Credentials,
+    RegistrationState,
+    SipStackError,
+    account_config,
+    apply_codecs,
+    create_transport,
+    init_endpoint,
+)
+from appliance.telephony.events import CallControl, CallEventSink, CallStarted, TransferStatus
 from appliance.telephony.lifetime import pin_survivors, track
-from appliance.telephony.policy import AllowList, codec_priorities, hangup_status
+from appliance.telephony.policy import AllowList, hangup_status
+
+__all__ = ["Credentials", "RegistrationState", "SipStack", "SipStackError"]
 
 log = logging.getLogger(__name__)
 
-Credentials = Callable[[str], bytes]
 _POLL_MS = 5
 _REAP_DELAY_S = 1.0  # keep dead calls/ports alive this long so the clock thread is done
-_EADDRINUSE = 120098  # PJ_STATUS_FROM_OS(EADDRINUSE)
-_SRTP = {
-    "disabled": pj.PJMEDIA_SRTP_DISABLED,
-    "optional": pj.PJMEDIA_SRTP_OPTIONAL,
-    "mandatory": pj.PJMEDIA_SRTP_MANDATORY,
-}
-_TRANSPORT = {
-    "udp": pj.PJSIP_TRANSPORT_UDP,
-    "tcp": pj.PJSIP_TRANSPORT_TCP,
-    "tls": pj.PJSIP_TRANSPORT_TLS,
-}
-
-
-class SipStackError(RuntimeError):
-    """The stack cannot start or cannot do what was asked; the message says why."""
-
-
-@dataclass(frozen=True, slots=True)
-class RegistrationState:
-    configured: bool
-    active: bool
-    code: int
-    reason: str
-    expires: int
-
-
-class _LogWriter(pj.LogWriter):
-    def write(self, entry: pj.LogEntry) -> None:
-        level = {1: logging.ERROR, 2: logging.WARNING, 3: logging.INFO}.get(
-            entry.level, logging.DEBUG
-        )
-        logging.getLogger("appliance.telephony.pjsip").log(level, "%s", entry.msg.rstrip())
 
 
 class _Account(pj.Account):
@@ -185,8 +163,14 @@ class SipStack:
         return [c.handle for c in list(self._calls.values()) if c.handle is not None]
 
     def post_call_op(self, call_id: str, op: str, arg: object) -> None:
-        """Queue ``hangup``/``transfer``/``dtmf``/``answer`` for the owner thread."""
-        self._post(lambda: self._call_op(call_id, op, arg))
+        """Queue ``hangup``/``transfer``/``dtmf``/``answer`` for the owner thread.
+
+        A no-op once the stack is stopped (every call is already gone then).
+        """
+        if not self.running:
+            log.debug("call %s: %s ignored (stack not running)", call_id, op)
+            return
+        self._cmds.put(lambda: self._call_op(call_id, op, arg))
 
     # ---- plumbing ---------------------------------------------------------------------------
     def _post(self, fn: Callable[[], None]) -> None:
@@ -283,94 +267,14 @@ class SipStack:
         c = self.config
         self._ep = ep = pj.Endpoint()
         ep.libCreate()
-        cfg = pj.EpConfig()
-        cfg.uaConfig.threadCnt = 0
-        cfg.uaConfig.mainThreadOnly = False
-        cfg.uaConfig.maxCalls = c.max_calls + 2  # headroom so we answer 486 ourselves
-        cfg.uaConfig.userAgent = "voice-appliance"
-        writer = _LogWriter()
-        writer.__disown__()  # the Endpoint deletes its log writer at destroy time
-        cfg.logConfig.writer = writer
-        cfg.logConfig.level = c.pjsip_log_level
-        cfg.logConfig.consoleLevel = 0
-        cfg.logConfig.msgLogging = 0  # whole SIP messages carry URIs (personal data)
-        med = cfg.medConfig
-        med.clockRate = med.sndClockRate = c.clock_rate
-        med.channelCount = 1
-        med.audioFramePtime = 20
-        med.ptime = 20
-        med.noVad = True
-        med.ecTailLen = 0
-        ep.libInit(cfg)
-        ep.audDevManager().setNullDev()
-        tid = self._create_transport(ep)
+        init_endpoint(ep, c)
+        tid = create_transport(ep, c, self._credentials)
         ep.libStart()
-        available = [ci.codecId for ci in ep.codecEnum2()]
-        for codec_id, prio in codec_priorities(available, c.codecs).items():
-            ep.codecSetPriority(codec_id, prio)
-        self._account = self._create_account(tid)
-        log.info("SIP stack up on %s:%d/%s", c.bind, c.port, c.transport)
-
-    def _credential(self, name: str) -> bytes:
-        if self._credentials is None:
-            raise SipStackError(f"credential '{name}' needed but no credentials source given")
-        return self._credentials(name)
-
-    def _create_transport(self, ep: pj.Endpoint) -> int:
-        c = self.config
-        tc = pj.TransportConfig()
-        tc.port = c.port
-        tc.boundAddress = c.bind
-        if c.public_address:
-            tc.publicAddress = c.public_address
-        if c.transport == "tls":
-            assert c.tls_cert_credential and c.tls_key_credential
-            tc.tlsConfig.certBuf = self._credential(c.tls_cert_credential).decode()
-            tc.tlsConfig.privKeyBuf = self._credential(c.tls_key_credential).decode()
-            tc.tlsConfig.verifyServer = False
-            tc.tlsConfig.verifyClient = False
-        kind = _TRANSPORT[c.transport]
-        if ":" in c.bind:
-            kind |= pj.PJSIP_TRANSPORT_IPV6
-        try:
-            return int(ep.transportCreate(kind, tc))
-        except pj.Error as e:
-            if e.status == _EADDRINUSE or "in use" in e.reason.lower():
-                raise SipStackError(
-                    f"cannot listen on {c.transport.upper()} {c.bind}:{c.port}: address already "
-                    "in use (another SIP service or appliance instance is running?)"
-                ) from None
-            raise SipStackError(
-                f"cannot create {c.transport.upper()} transport on {c.bind}:{c.port}: {e.reason}"
-            ) from None
-
-    def _create_account(self, tid: int) -> _Account:
-        c = self.config
-        ac = pj.AccountConfig()
-        host = c.public_address or c.bind
-        host = f"[{host}]" if ":" in host else host
-        ac.idUri = f"sip:{c.user}@{host}:{c.port}"
-        ac.sipConfig.transportId = tid
-        r = c.registration
-        if r is not None:
-            ac.idUri = f"sip:{r.username}@{r.domain}"
-            ac.regConfig.registrarUri = r.registrar
-            ac.regConfig.timeoutSec = r.expires
-            ac.regConfig.retryIntervalSec = 30
-            password = self._credential(r.password_credential).decode().strip()
-            ac.sipConfig.authCreds.append(pj.AuthCredInfo("digest", r.realm, r.username, 0,
-                                                          password))
-        mc = ac.mediaConfig
-        mc.transportConfig.port = c.rtp_port
-        mc.transportConfig.portRange = 200
-        mc.transportConfig.boundAddress = c.bind
-        if c.public_address:
-            mc.transportConfig.publicAddress = c.public_address
-        mc.srtpUse = _SRTP[c.srtp]
-        mc.srtpSecureSignaling = 1 if c.srtp != "disabled" else 0
+        apply_codecs(ep, c)
         acc = track(_Account(self))
-        acc.create(ac, True)
-        return acc
+        acc.create(account_config(c, tid, self._credentials), True)
+        self._account = acc
+        log.info("SIP stack up on %s:%d/%s", c.bind, c.port, c.transport)
 
     def _shutdown(self) -> None:
         self._stopping = True
@@ -405,10 +309,8 @@ class SipStack:
         """Drop every pjsua2 object, then destroy the library (owner thread only)."""
         self._release_calls()
         if self._account is not None:
-            try:
+            with contextlib.suppress(pj.Error):
                 self._account.shutdown()
-            except pj.Error:
-                pass
         self._account = None
         pinned = pin_survivors()
         if pinned:
@@ -513,8 +415,6 @@ class SipStack:
         except pj.Error as e:
             log.warning("call %s: %s failed: %s", call_id, op, e.reason)
             if op == "transfer" and call.gate is not None:
-                from appliance.telephony.events import TransferStatus
-
                 call.gate.emit(TransferStatus(call_id, 500, e.reason, True))
 
     def _send_dtmf(self, call: SipCall) -> None:

@@ -283,6 +283,80 @@ def test_doctor_passes_in_target(deployed):
     assert r.returncode == 0, r.stdout + r.stderr
 
 
+PROBE_SCRIPT = """#!/bin/sh
+# Runs inside the booted target: wait for READY=1, outlive WatchdogSec=, run the timer jobs.
+out=/deploy-probe
+mkdir -p $out
+i=0
+until [ "$(systemctl is-active voice-appliance.service)" = active ] || [ $i -ge 240 ]; do
+  sleep 1; i=$((i+1))
+done
+echo "ready_after=$i" > $out/ready.txt
+sleep 45
+systemctl show voice-appliance.service -p ActiveState -p SubState -p NRestarts -p Result \
+  -p Type -p WatchdogUSec > $out/service.txt
+systemctl start voice-appliance-retention.service; echo "retention=$?" > $out/oneshots.txt
+systemctl start voice-appliance-backup.service; echo "backup=$?" >> $out/oneshots.txt
+journalctl --no-pager -o cat -u voice-appliance.service > $out/journal.txt
+journalctl --no-pager -o cat -u voice-appliance-retention.service \
+  -u voice-appliance-backup.service > $out/oneshots-journal.txt
+systemd-analyze security --no-pager voice-appliance.service > $out/security.txt 2>&1
+systemctl poweroff
+"""
+PROBE_UNIT = """[Unit]
+Description=deploy test probe
+After=voice-appliance.service
+[Service]
+Type=oneshot
+TimeoutStartSec=600
+ExecStart=/usr/local/sbin/deploy-probe
+"""
+
+
+def test_boots_and_serves_under_systemd(deployed):
+    """Boot the target with systemd as PID 1 (systemd-nspawn, loopback-only network): the
+    hardened unit starts (Type=notify READY=1), survives past WatchdogSec= on WATCHDOG=1
+    pings, and the retention and backup oneshots succeed inside their own sandboxes."""
+    t, *_ = deployed
+    nspawn = shutil.which("systemd-nspawn")
+    if nspawn is None:
+        pytest.skip("systemd-nspawn not installed (apt systemd-container)")
+    script = t.path("/usr/local/sbin/deploy-probe")
+    script.parent.mkdir(parents=True, exist_ok=True)
+    script.write_text(PROBE_SCRIPT)
+    script.chmod(0o755)
+    unit = t.path("/etc/systemd/system/deploy-probe.service")
+    unit.write_text(PROBE_UNIT)
+    wants = t.path("/etc/systemd/system/multi-user.target.wants/deploy-probe.service")
+    wants.symlink_to("/etc/systemd/system/deploy-probe.service")
+    out = t.path("/deploy-probe")
+    try:
+        r = _timed("nspawn boot", subprocess.run,
+                   [nspawn, "--quiet", "--boot", "--register=no", "--keep-unit",
+                    "--private-network", "-D", str(t.root)],
+                   capture_output=True, text=True, timeout=600, stdin=subprocess.DEVNULL)
+        if not (out / "ready.txt").exists():
+            pytest.skip(f"could not boot the target with systemd-nspawn here: {r.stderr[-800:]}")
+        service = dict(line.split("=", 1) for line in (out / "service.txt").read_text().split())
+        journal = (out / "journal.txt").read_text()
+        assert service["Type"] == "notify" and service["WatchdogUSec"] == "30s", service
+        assert (service["ActiveState"], service["SubState"], service["NRestarts"]) == (
+            "active", "running", "0"), f"{service}\n{journal[-4000:]}"
+        assert "watchdog timeout" not in journal.lower(), journal[-4000:]
+        oneshots = (out / "oneshots.txt").read_text().split()
+        assert oneshots == ["retention=0", "backup=0"], (out / "oneshots-journal.txt").read_text()
+        m = re.search(r"Overall exposure level for voice-appliance.service: (\d+\.\d)",
+                      (out / "security.txt").read_text())
+        assert m and float(m.group(1)) <= 2.5
+        print(f"[deploy] booted: {(out / 'ready.txt').read_text().strip()}, "
+              f"exposure {m.group(1)} (with the site drop-in)", file=sys.stderr)
+    finally:
+        wants.unlink(missing_ok=True)
+        unit.unlink(missing_ok=True)
+        script.unlink(missing_ok=True)
+        shutil.rmtree(out, ignore_errors=True)
+
+
 def test_timer_jobs_run_as_service_user(deployed):
     """What the retention and backup units run, as the service user, with the credentials
     handed over the way LoadCredential= does (a private copy, readable by the service only)."""

@@ -9,7 +9,7 @@ import time
 import pytest
 
 from appliance.telephony.config import SipConfig
-from appliance.telephony.events import CallEnded, CallStarted, MediaReady
+from appliance.telephony.events import CallStarted, MediaReady
 from appliance.telephony.stack import SipStack, SipStackError
 
 pytestmark = pytest.mark.slow
