@@ -10,7 +10,8 @@ notes in ansible/roles/appliance/defaults/main.yml)::
                   `appliance models install --wheelhouse DIR/models` checks each file's sha256
     debs/         the Debian packages (espeak-ng, sox, python3-venv and their whole dependency
                   closure) plus a flat-repository Packages index, so apt resolves from it alone
-    share/        systemd units, sysusers/tmpfiles snippets, the Ansible role, the model manifest
+    share/        systemd units, sysusers/tmpfiles snippets, the Ansible role, the model
+                  manifest, README.md
     source/       the project source tree as a tarball (GPL: source travels with the binaries)
     MANIFEST.json what was bundled from where; version, Python, platform, git commit
     SHA256SUMS    sha256 of every file above (`sha256sum -c SHA256SUMS` on the target)
@@ -210,6 +211,9 @@ def copy_share(project: Path, dest: Path) -> None:
         if src.is_dir():
             shutil.copytree(src, dest / sub, dirs_exist_ok=True,
                             ignore=shutil.ignore_patterns("__pycache__", "*.retry"))
+    if (project / "README.md").exists():
+        dest.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(project / "README.md", dest / "README.md")
     manifest = project / "models/manifest.toml"
     if manifest.exists():
         (dest / "models").mkdir(parents=True, exist_ok=True)

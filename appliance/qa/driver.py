@@ -16,7 +16,7 @@ import numpy as np
 from appliance.audio.frame import AudioFrame
 from appliance.qa.cases import Case
 from appliance.qa.script import CallerStep, ScriptResult, _listen
-from appliance.qa.variations import ANGRY_PREFIXES, ASK_HUMAN, Plan, apply_audio
+from appliance.qa.variations import ANGRY_PREFIXES, ASK_HUMAN, Plan, apply_audio, phone_line
 from appliance.qa.voices import espeak, read_wav
 from appliance.telephony.caller import TestCaller
 
@@ -24,7 +24,8 @@ PAUSE_S = 4.0
 
 
 def build_steps(case: Case, p: Plan, voice: str, base_dir: Path) -> list[CallerStep]:
-    """Caller steps with the text and audio variations applied (deterministic per case)."""
+    """Caller steps with the text and audio variations applied, then the phone line's band
+    limit (:func:`phone_line`); deterministic per case."""
     seed = zlib.crc32(case.id.encode())
     texts: list[tuple[str, str | Path | float]] = []
     for t in case.turns:
@@ -51,7 +52,7 @@ def build_steps(case: Case, p: Plan, voice: str, base_dir: Path) -> list[CallerS
             steps.append(CallerStep("silence", seconds=float(value), label=f"pause {value}s"))  # type: ignore[arg-type]
             continue
         audio = espeak(str(value), voice) if kind == "say" else read_wav(Path(value))
-        audio = apply_audio(audio, p, seed + i)
+        audio = phone_line(apply_audio(audio, p, seed + i), wideband=p.codec == "G722/16000")
         if p.pauses and i > 0:
             audio = _lead_silence(audio, PAUSE_S)
         steps.append(CallerStep("speech", audio=audio, label=f"turn {i + 1}"))

@@ -46,11 +46,14 @@ class StoreReader:
             time.sleep(0.5)
         if call is None:
             return Observed()
-        return self.observe(call["call_id"], call.get("end_reason"))
+        return self.observe(call["call_id"], call.get("end_reason"),
+                            has_outcome=call["outcome"] is not None, has_turns=call["turns"] > 0)
 
-    def observe(self, call_id: str, end_reason: str | None = None) -> Observed:
-        summary = self.vault.summary(call_id)
-        turns = self.vault.transcript(call_id)
+    def observe(self, call_id: str, end_reason: str | None = None, *, has_outcome: bool = True,
+                has_turns: bool = True) -> Observed:
+        # a call with nothing recorded has no data key to unwrap: do not ask for one
+        summary = self.vault.summary(call_id) if has_outcome else {}
+        turns = self.vault.transcript(call_id) if has_turns else []
         return Observed(
             call_id=call_id,
             outcome=summary.get("outcome"),

@@ -74,6 +74,7 @@ class Scorecard:
     latency_p50: float | None = None
     latency_max: float | None = None
     duration_s: float = 0.0
+    fault_hits: int = 0
     handoff: str = "none"
     tool_result: str = "none"
     agent_said: list[str] = field(default_factory=list)
@@ -152,12 +153,13 @@ def tool_result(said: set[str]) -> str:
 
 
 def handoff_of(wf: WorkflowSpec, said: set[str], obs: Observed, ev: CallEvidence) -> str:
+    """transfer (attempted), callback (taken after a failed transfer/tool), hangup, none."""
     fb = wf.escalation.fallback_intent
+    fell_back = bool(said & {"transfer_failed", "tool_failed", "fallback_choice"})
+    took_callback = fb is not None and obs.outcome == fb and "success" in said and fell_back
     if said & _TRANSFER_PROMPTS or (obs.escalation_reason or "").endswith("_handoff"):
-        if "transfer_failed" in said and fb and obs.outcome == fb and "success" in said:
-            return "callback"
-        return "transfer"
-    if obs.outcome == fb and "success" in said and fb is not None:
+        return "callback" if took_callback else "transfer"
+    if took_callback:
         return "callback"
     if ev.ended_by == "agent":
         return "hangup"
@@ -307,6 +309,7 @@ def score_call(wf: WorkflowSpec, case: Case, p: Plan, obs: Observed, ev: CallEvi
         latency_p50=round(lat[len(lat) // 2], 3) if lat else None,
         latency_max=round(lat[-1], 3) if lat else None,
         duration_s=round(ev.duration_s, 1),
+        fault_hits=ev.fault_hits,
         handoff=handoff,
         tool_result=got_tool,
         agent_said=list(obs.agent_said),

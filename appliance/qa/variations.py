@@ -107,6 +107,21 @@ def apply_audio(frame: AudioFrame, p: Plan, seed: int = 0) -> AudioFrame:
     return AudioFrame.from_array(np.clip(x, -1.0, 1.0).astype(np.float32), rate, frame.timestamp)
 
 
+def phone_line(frame: AudioFrame, wideband: bool = False) -> AudioFrame:
+    """The caller's handset and line: band-pass 300-3400 Hz (50-7000 Hz for wideband G.722).
+
+    A real call reaches the appliance band-limited by the phone and the network; a synthetic
+    voice sent straight into the SIP stack is not, and whisper scores it far worse.
+    """
+    from appliance.audio.telephone import band_limit
+
+    lo, hi = (50.0, 7000.0) if wideband else (300.0, 3400.0)
+    if frame.sample_rate < 2 * hi:
+        hi = frame.sample_rate / 2 - 150
+    y = band_limit(frame.to_float32(), frame.sample_rate, lo, hi)
+    return AudioFrame.from_array(np.clip(y, -1.0, 1.0), frame.sample_rate, frame.timestamp)
+
+
 def add_noise(speech: np.ndarray, n: np.ndarray, snr_db: float) -> np.ndarray:
     """Mix ``n`` under ``speech`` so that speech power / noise power = ``snr_db``."""
     active = speech[np.abs(speech) > 0.01 * (np.max(np.abs(speech)) + 1e-9)]

@@ -174,7 +174,10 @@ class Vault:
         return dict(zip(keys, row, strict=True))
 
     def remote(self, call_id: str) -> str:
-        key_id, dek = self._audit_then_key("calls.decrypt.remote", call_id, "metadata", ["remote"])
+        key = self._audit_then_key("calls.decrypt.remote", call_id, "metadata", ["remote"])
+        if key is None:
+            return ""
+        key_id, dek = key
         with self.store._lock:
             (blob,) = self.store._conn.execute(
                 "SELECT remote FROM calls WHERE call_id=?", (call_id,)
@@ -182,9 +185,10 @@ class Vault:
         return crypto.open_sealed(dek, blob, remote_aad(call_id, key_id)).decode()
 
     def transcript(self, call_id: str) -> list[dict]:
-        key_id, dek = self._audit_then_key(
-            "calls.decrypt.transcript", call_id, "transcripts", ["text"]
-        )
+        key = self._audit_then_key("calls.decrypt.transcript", call_id, "transcripts", ["text"])
+        if key is None:
+            return []  # no turn was ever written (e.g. a crash right after the call started)
+        key_id, dek = key
         with self.store._lock:
             rows = self.store._conn.execute(
                 "SELECT seq, speaker, started_at, ended_at, text, meta FROM turns"
@@ -204,12 +208,15 @@ class Vault:
         ]
 
     def summary(self, call_id: str) -> dict:
-        key_id, dek = self._audit_then_key(
+        key = self._audit_then_key(
             "calls.decrypt.summary",
             call_id,
             "summaries",
             ["summary", "escalation_reason", "entities"],
         )
+        if key is None:
+            return {}
+        key_id, dek = key
         with self.store._lock:
             row = self.store._conn.execute(
                 "SELECT outcome, escalation_reason, summary, entities FROM outcomes"
@@ -233,7 +240,10 @@ class Vault:
 
     def audio(self, call_id: str) -> dict[str, tuple[int, bytes]]:
         """{side: (sample_rate, pcm)}; chunks of one side are concatenated."""
-        key_id, dek = self._audit_then_key("calls.decrypt.audio", call_id, "recordings", ["audio"])
+        key = self._audit_then_key("calls.decrypt.audio", call_id, "recordings", ["audio"])
+        if key is None:
+            return {}
+        key_id, dek = key
         with self.store._lock:
             rows = self.store._conn.execute(
                 "SELECT side, chunk, sample_rate, audio FROM recordings WHERE call_id=?"

@@ -267,12 +267,15 @@ class DataKeys:
 
     def for_read(
         self, conn: sqlite3.Connection, call_id: str, record_class: str
-    ) -> tuple[str, bytes]:
+    ) -> tuple[str, bytes] | None:
+        """The data key, or None when nothing of this class was ever written for the call."""
         row = conn.execute(
             "SELECT key_id, kek_version, wrapped FROM data_keys WHERE call_id=? AND record_class=?",
             (call_id, record_class),
         ).fetchone()
-        if row is None or row[2] is None:
+        if row is None:
+            return None
+        if row[2] is None:
             raise KeyDestroyed(f"no live data key for call {call_id} ({record_class})")
         return row[0], self.ring.unwrap(row[2], row[1], row[0], call_id, record_class)
 

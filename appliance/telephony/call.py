@@ -29,6 +29,7 @@ from appliance.telephony.events import (
 )
 from appliance.telephony.lifetime import track
 from appliance.telephony.media import CallMediaPort, MediaGate
+from appliance.telephony.policy import hangup_status
 
 if TYPE_CHECKING:
     from appliance.telephony.stack import SipStack
@@ -182,6 +183,44 @@ class SipCall(pj.Call):
         log.info("call %s ended code=%d", h.call_id, code)
         gate.close_with(CallEnded(h.call_id, code, reason))
         h.ended.set()
+
+    def apply(self, op: str, arg: object) -> None:
+        """Owner thread: ``answer``/``hangup`` (status code), ``transfer`` (URI), ``dtmf``."""
+        cid = self.handle.call_id if self.handle else "?"
+        try:
+            if op in ("answer", "hangup"):
+                p = pj.CallOpParam()
+                code = int(arg)  # type: ignore[call-overload]
+                if op == "answer":
+                    p.statusCode = code
+                    self.answer(p)
+                else:
+                    p.statusCode = hangup_status(code)
+                    self.hangup(p)
+            elif op == "transfer":
+                self.xfer(str(arg), pj.CallOpParam(True))
+            elif op == "dtmf":
+                self.dtmf_pending += str(arg)
+                self._feed_dtmf()
+            else:
+                raise ValueError(f"unknown call op {op}")
+        except pj.Error as e:
+            log.warning("call %s: %s failed: %s", cid, op, e.reason)
+            if op == "transfer" and self.gate is not None:
+                self.gate.emit(TransferStatus(cid, 500, e.reason, True))
+
+    def _feed_dtmf(self) -> None:
+        """Feed queued digits to pjmedia's bounded RFC 2833 queue (32) as it drains."""
+        while self.dtmf_pending:
+            chunk = self.dtmf_pending[:8]
+            try:
+                self.dialDtmf(chunk)
+            except pj.Error as e:
+                if "ETOOMANY" not in e.reason:
+                    self.dtmf_pending = ""
+                    raise
+                return  # queue full: the stack retries every 100 ms
+            self.dtmf_pending = self.dtmf_pending[len(chunk):]
 
     def release(self) -> None:
         """Drop the media objects (owner thread, after ``disconnect_media``)."""

@@ -2,7 +2,7 @@
 
 API (all methods blocking with bounded timeouts, safe from any one controlling thread)::
 
-    with TestCaller(config=SipConfig(port=5090, rtp_port=20000)) as tc:   # own SipStack
+    with TestCaller() as tc:            # own SipStack on a free loopback port (or config=...)
     # or TestCaller(stack=running_stack)  -- reuse the process's stack (pjsua is a singleton)
         tc.dial("sip:agent@127.0.0.1:5060")           # returns once media is up
         tc.wait_for_speech(10)                        # greeting starts  -> media time (s)
@@ -22,6 +22,8 @@ final caller frame went to the encoder, the second when the first frame above
 
 from __future__ import annotations
 
+import random
+import socket
 import threading
 import time
 import uuid
@@ -40,6 +42,21 @@ from appliance.telephony.events import (
     TransferStatus,
 )
 from appliance.telephony.stack import Credentials, SipStack, SipStackError
+
+
+def _free_port(rtp: bool = False) -> int:
+    """A loopback port free for UDP and TCP: kernel-chosen, or random high for RTP."""
+    for _ in range(100):
+        want = random.randrange(20000, 60000, 2) if rtp else 0
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u, \
+                socket.socket(socket.AF_INET, socket.SOCK_STREAM) as t:
+            try:
+                u.bind(("127.0.0.1", want))
+                t.bind(("127.0.0.1", u.getsockname()[1]))
+            except OSError:
+                continue
+            return int(u.getsockname()[1])
+    raise RuntimeError("no free local port")
 
 
 class CallFailed(RuntimeError):
@@ -79,6 +96,8 @@ class TestCaller:
         threshold_dbfs: float = -45.0,
     ) -> None:
         self._own = stack is None
+        if stack is None and config is None:
+            config = SipConfig(port=_free_port(), rtp_port=_free_port(rtp=True))
         self.stack = stack or SipStack(config or SipConfig(), lambda e: None, credentials)
         self.threshold_dbfs = threshold_dbfs
         self._cv = threading.Condition()

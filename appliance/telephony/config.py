@@ -21,7 +21,10 @@ class RegistrationConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
     registrar: str = Field(description="sip:pbx.example.lan or sip:host:port")
-    username: str
+    username: str = Field(description="extension / user part of the AOR (From and Contact)")
+    auth_username: str | None = Field(
+        None, description="digest auth id when it differs from username (e.g. 3CX)"
+    )
     realm: str = "*"
     password_credential: str = Field(
         "sip-password", description="name of the credential file holding the digest password"

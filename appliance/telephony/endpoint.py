@@ -130,8 +130,9 @@ def account_config(c: SipConfig, tid: int, creds: Credentials | None) -> pj.Acco
         ac.regConfig.timeoutSec = r.expires
         ac.regConfig.retryIntervalSec = 30
         password = credential(creds, r.password_credential).decode().strip()
-        ac.sipConfig.authCreds.append(pj.AuthCredInfo("digest", r.realm, r.username, 0,
-                                                      password))
+        ac.sipConfig.authCreds.append(
+            pj.AuthCredInfo("digest", r.realm, r.auth_username or r.username, 0, password)
+        )
     mc = ac.mediaConfig
     mc.transportConfig.port = c.rtp_port
     mc.transportConfig.portRange = 200

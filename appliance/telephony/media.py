@@ -13,6 +13,7 @@ import ctypes
 import logging
 import threading
 import time
+import traceback
 from collections.abc import Callable
 
 import pjsua2 as pj
@@ -50,25 +51,48 @@ def _pick_copy() -> Callable[[pj.ByteVector], bytes]:
 copy_bytevector: Callable[[pj.ByteVector], bytes] = _pick_copy()
 
 
+class FailureLog:
+    """Logs a callback failure as text (a kept traceback would pin pjsua2 objects), throttled."""
+
+    def __init__(self, what: str) -> None:
+        self.what = what
+        self.count = 0
+
+    def __call__(self) -> None:
+        self.count += 1
+        if self.count == 1 or self.count % 500 == 0:
+            log.error("%s failed (%d times): %s", self.what, self.count, traceback.format_exc())
+
+
 class MediaGate:
-    """Serialises per-call event emission so nothing is emitted after the call is closed."""
+    """Serialises per-call event emission so nothing is emitted after the call is closed.
+
+    Sink exceptions are logged and swallowed: a broken sink must not break call teardown.
+    """
 
     def __init__(self, emit: Callable[[object], None]) -> None:
         self._emit = emit
         self._lock = threading.Lock()
         self._open = True
+        self._failed = FailureLog("call event sink")
 
     def emit(self, event: object) -> None:
         with self._lock:
             if self._open:
-                self._emit(event)
+                self._deliver(event)
 
     def close_with(self, event: object) -> None:
         """Emit ``event`` as the last one, then drop everything that follows."""
         with self._lock:
             if self._open:
                 self._open = False
-                self._emit(event)
+                self._deliver(event)
+
+    def _deliver(self, event: object) -> None:
+        try:
+            self._emit(event)
+        except Exception:  # noqa: BLE001 - see class docstring
+            self._failed()
 
 
 class CallMediaPort(pj.AudioMediaPort):
@@ -92,6 +116,8 @@ class CallMediaPort(pj.AudioMediaPort):
         self._playout = playout
         self._on_frame = on_frame
         self._on_tx_audio = on_tx_audio
+        self._rx_failed = FailureLog("media rx callback")
+        self._tx_failed = FailureLog("media tx callback")
         self._rx = 0
         self._tx = 0
         self.last_tx_audio_at: float | None = None
@@ -114,7 +140,7 @@ class CallMediaPort(pj.AudioMediaPort):
             if pcm:
                 self._on_frame(AudioFrame(pcm, self.clock_rate, ts))
         except Exception:  # noqa: BLE001 - must never propagate into pjsua
-            log.exception("media rx callback failed")
+            self._rx_failed()
 
     def onFrameRequested(self, frame: pj.MediaFrame) -> None:  # noqa: N802 - pjsua2 API
         try:
@@ -130,4 +156,4 @@ class CallMediaPort(pj.AudioMediaPort):
             frame.buf = pj.ByteVector(pcm)
             frame.size = len(pcm)
         except Exception:  # noqa: BLE001 - must never propagate into pjsua
-            log.exception("media tx callback failed")
+            self._tx_failed()

@@ -3,7 +3,7 @@
 Threading model (pjsua is a process-wide singleton, so only one SipStack may run at a time):
 
 * A dedicated *owner thread* creates the Endpoint (``threadCnt=0``: no pjsua worker threads),
-  polls ``libHandleEvents`` every 5 ms and runs commands posted by other threads through a
+  polls ``libHandleEvents`` (10 ms timeout) and runs commands posted by other threads through a
   queue. Every SIP callback (incoming call, call state, REFER status, registration) therefore
   runs on the owner thread, and no foreign Python thread ever calls into pjsua2.
 * Media callbacks run on the pjlib conference-bridge clock thread; DTMF on the media thread.
@@ -20,6 +20,7 @@ import logging
 import queue
 import threading
 import time
+import traceback
 from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any, ClassVar
@@ -37,15 +38,15 @@ from appliance.telephony.endpoint import (
     create_transport,
     init_endpoint,
 )
-from appliance.telephony.events import CallControl, CallEventSink, CallStarted, TransferStatus
+from appliance.telephony.events import CallControl, CallEventSink, CallStarted
 from appliance.telephony.lifetime import pin_survivors, track
-from appliance.telephony.policy import AllowList, hangup_status
+from appliance.telephony.policy import AllowList
 
 __all__ = ["Credentials", "RegistrationState", "SipStack", "SipStackError"]
 
 log = logging.getLogger(__name__)
 
-_POLL_MS = 5
+_POLL_MS = 10  # max delay of a posted command; SIP I/O wakes the poll at once
 _REAP_DELAY_S = 1.0  # keep dead calls/ports alive this long so the clock thread is done
 
 
@@ -90,6 +91,7 @@ class SipStack:
         self._ep: pj.Endpoint | None = None
         self._account: _Account | None = None
         self._calls: dict[str, SipCall] = {}
+        self._handles: tuple[CallHandle, ...] = ()
         self._alive: set[SipCall] = set()
         self._graveyard: list[tuple[float, Any]] = []
         self._reg = RegistrationState(config.registration is not None, False, 0, "", 0)
@@ -160,7 +162,8 @@ class SipStack:
 
     @property
     def active_calls(self) -> list[CallControl]:
-        return [c.handle for c in list(self._calls.values()) if c.handle is not None]
+        """Snapshot of live calls (published by the owner thread; safe from any thread)."""
+        return list(self._handles)
 
     def post_call_op(self, call_id: str, op: str, arg: object) -> None:
         """Queue ``hangup``/``transfer``/``dtmf``/``answer`` for the owner thread.
@@ -196,6 +199,9 @@ class SipStack:
         self._post(job)
         return fut.result(timeout)
 
+    def _publish(self) -> None:
+        self._handles = tuple(c.handle for c in self._calls.values() if c.handle is not None)
+
     def _release_singleton(self) -> None:
         with SipStack._active_lock:
             if SipStack._active is self:
@@ -205,7 +211,7 @@ class SipStack:
         try:
             sink(event)  # type: ignore[arg-type]
         except Exception:  # noqa: BLE001 - a broken sink must not kill SIP handling
-            log.exception("call event sink failed")
+            log.error("call event sink failed: %s", traceback.format_exc())
 
     # ---- owner thread -------------------------------------------------------------------------
     def _run(self) -> None:
@@ -298,6 +304,7 @@ class SipStack:
             call.disconnect_media()
             call.release()
         self._calls.clear()
+        self._publish()
         self._alive.clear()
         self._graveyard.clear()
 
@@ -317,7 +324,9 @@ class SipStack:
             log.warning("%d pjsua2 objects still referenced at shutdown; pinned (leaked)", pinned)
         if self._ep is not None:
             try:
-                self._ep.libDestroy()
+                # calls were hung up and the account unregistered above; skip pjsua's own
+                # network wait (~1 s)
+                self._ep.libDestroy(pj.PJSUA_DESTROY_NO_NETWORK)
             except pj.Error:
                 log.exception("libDestroy failed")
             self._ep = None
@@ -330,7 +339,11 @@ class SipStack:
         self._alive.add(call)
         op = pj.CallOpParam()
         src = str(prm.rdata.srcAddress)
-        if self._stopping or not self._allow.allows(src):
+        if self._stopping:
+            op.statusCode = 503
+            call.answer(op)
+            return
+        if not self._allow.allows(src):
             log.warning("INVITE from non-allowed source %s rejected (403)", src.rsplit(":", 1)[0])
             op.statusCode = 403
             call.answer(op)
@@ -344,6 +357,7 @@ class SipStack:
         handle = CallHandle(self, self._sink, "inbound", ci.remoteUri, self.config.clock_rate)
         call.attach(handle)
         self._calls[handle.call_id] = call
+        self._publish()
         log.info("call %s inbound", handle.call_id)
         op.statusCode = 180
         call.answer(op)
@@ -363,6 +377,7 @@ class SipStack:
             raise SipStackError(f"cannot place call: {e.reason}") from None
         self._alive.add(call)
         self._calls[handle.call_id] = call
+        self._publish()
         log.info("call %s outbound", handle.call_id)
         self._emit(sink, CallStarted(handle, "outbound"))
         return handle
@@ -378,6 +393,7 @@ class SipStack:
         prm.newCall = new
         self._alive.add(new)
         self._calls[handle.call_id] = new
+        self._publish()
         log.info("call %s created by transfer from %s", handle.call_id, call.handle.call_id)
         self._emit(handle.sink, CallStarted(handle, "outbound"))
 
@@ -388,6 +404,7 @@ class SipStack:
         call.finish(int(ci.lastStatusCode), str(ci.lastReason))
         if call.handle is not None:
             self._calls.pop(call.handle.call_id, None)
+            self._publish()
         self._alive.discard(call)
         self._graveyard.append((time.monotonic() + _REAP_DELAY_S, call))
 
@@ -396,47 +413,12 @@ class SipStack:
         if call is None:
             log.debug("call %s: %s ignored (call gone)", call_id, op)
             return
-        try:
-            if op == "answer":
-                p = pj.CallOpParam()
-                p.statusCode = int(arg)  # type: ignore[call-overload]
-                call.answer(p)
-            elif op == "hangup":
-                p = pj.CallOpParam()
-                p.statusCode = hangup_status(int(arg))  # type: ignore[call-overload]
-                call.hangup(p)
-            elif op == "transfer":
-                call.xfer(str(arg), pj.CallOpParam(True))
-            elif op == "dtmf":
-                call.dtmf_pending += str(arg)
-                self._send_dtmf(call)
-            else:
-                raise ValueError(f"unknown call op {op}")
-        except pj.Error as e:
-            log.warning("call %s: %s failed: %s", call_id, op, e.reason)
-            if op == "transfer" and call.gate is not None:
-                call.gate.emit(TransferStatus(call_id, 500, e.reason, True))
-
-    def _send_dtmf(self, call: SipCall) -> None:
-        """Feed queued digits to pjmedia's bounded RFC 2833 queue as it drains."""
-        while call.dtmf_pending:
-            chunk = call.dtmf_pending[:8]
-            try:
-                call.dialDtmf(chunk)
-            except pj.Error as e:
-                if "ETOOMANY" not in e.reason:
-                    call.dtmf_pending = ""
-                    raise
-                return  # queue full: retried from the event loop
-            call.dtmf_pending = call.dtmf_pending[len(chunk):]
+        call.apply(op, arg)
 
     def _pump_dtmf(self) -> None:
         for call in list(self._calls.values()):
             if call.dtmf_pending:
-                try:
-                    self._send_dtmf(call)
-                except pj.Error as e:
-                    log.warning("dtmf send failed: %s", e.reason)
+                call.apply("dtmf", "")
 
     def _on_reg_state(self, acc: _Account) -> None:
         info = acc.getInfo()

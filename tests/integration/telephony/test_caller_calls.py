@@ -21,21 +21,24 @@ def dominant_hz(pcm: bytes, rate: int) -> float:
     return float(np.fft.rfftfreq(x.size, 1 / rate)[int(np.argmax(spec))])
 
 
-def test_echo_round_trip(agent, kit) -> None:
-    stack, h = agent(kit.Handler(echo=True))
+@pytest.mark.parametrize(("rate", "transport"), [(16000, "udp"), (8000, "udp"), (16000, "tcp")])
+def test_echo_round_trip(agent, kit, rate: int, transport: str) -> None:
+    stack, h = agent(kit.Handler(echo=True), clock_rate=rate, transport=transport)
+    assert stack.local_uri.endswith("" if transport == "udp" else ";transport=tcp")
+    fb = rate // 50 * 2  # bytes per 20 ms frame at the bridge rate
     with TestCaller(stack=stack) as tc:
         call = tc.dial(stack.local_uri)
-        assert call.codec == "PCMU/8000" and call.sample_rate == 16000
-        sent_at = tc.say(kit.tone(1.0, 8000, freq=700), 8000)  # resampled 8k -> 16k
+        assert call.codec == "PCMU/8000" and call.sample_rate == rate
+        sent_at = tc.say(kit.tone(1.0, 24000, freq=700), 24000)  # resampled to the bridge
         assert sent_at <= time.monotonic()
         tc.wait_for_silence(5, hold=0.3)
         loud = [f for f in tc.frames if f.dbfs > -30]
         assert 40 <= len(loud) <= 60  # ~1 s of tone came back
         pcm = tc.received_pcm
-        assert len(pcm) == 640 * len(tc.frames)
+        assert len(pcm) == fb * len(tc.frames)
         i0 = tc.frames.index(loud[0])
-        seg = pcm[(i0 + 5) * 640:(i0 + 35) * 640]
-        assert abs(dominant_hz(seg, 16000) - 700) < 15
+        seg = pcm[(i0 + 5) * fb:(i0 + 35) * fb]
+        assert abs(dominant_hz(seg, rate) - 700) < 15
         tc.hangup()
         assert tc.wait_ended(5).code == 200
     assert h.wait_ended(1, 5)[0].code == 200
@@ -140,3 +143,43 @@ def test_caller_hangs_up_mid_playback(agent, kit) -> None:
         tc2.dial(stack.local_uri)
         tc2.wait_for_speech(5)
     assert threading.active_count() < 50
+
+
+def test_own_stack_caller_against_sipp_echo(procs, kit) -> None:
+    """Default TestCaller (own SipStack on a free port) dialling a sipp UAS that echoes RTP."""
+    port = kit.free_port()
+    uas = procs.spawn(["sipp", "-sn", "uas", "-rtp_echo", "-i", "127.0.0.1", "-p", str(port),
+                       "-mi", "127.0.0.1", "-mp", str(kit.free_port()), "-m", "1", "-nostdin",
+                       "-timeout", "30s"], cwd=procs.tmp)
+    time.sleep(0.3)
+    with TestCaller() as tc:
+        assert tc.stack.config.port != 5060
+        tc.dial(f"sip:echo@127.0.0.1:{port}")
+        tc.say(kit.tone(0.6, 16000), 16000)
+        tc.wait_for_speech(5, after=0.0)
+        assert sum(1 for f in tc.frames if f.dbfs > -30) >= 20
+        tc.hangup()
+        assert tc.wait_ended(5).code == 200
+    assert uas.wait(10) == 0
+
+
+def test_raising_sink_does_not_break_calls(agent, kit) -> None:
+    """A sink that raises on every event: calls still connect, end and get cleaned up."""
+    seen: list[object] = []
+
+    def broken(ev) -> None:
+        seen.append(ev)
+        raise RuntimeError("runtime bug")
+
+    stack, _ = agent(broken)
+    with TestCaller(stack=stack) as tc:
+        tc.dial(stack.local_uri)
+        time.sleep(0.5)
+        tc.hangup()
+        assert tc.wait_ended(5).code == 200
+    deadline = time.monotonic() + 3
+    while stack.active_calls and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert stack.active_calls == []
+    assert isinstance(seen[0], CallStarted) and isinstance(seen[-1], CallEnded)
+    assert sum(isinstance(e, CallAudio) for e in seen) >= 20

@@ -30,7 +30,8 @@ def start_kamailio(procs, kit, tmp: Path, password: str):
 
 def test_register_and_call_through_kamailio(agent, procs, kit, tmp_path) -> None:
     kport, kam = start_kamailio(procs, kit, tmp_path, "s3cret")
-    reg = RegistrationConfig(registrar=f"sip:127.0.0.1:{kport}", username="agent", expires=60)
+    reg = RegistrationConfig(registrar=f"sip:127.0.0.1:{kport}", username="agent",
+                             auth_username="agent-auth", expires=60)
     creds = {"sip-password": b"s3cret\n"}
     stack, h = agent(kit.Handler(greeting=kit.tone(2.0, 16000)),
                      credentials=lambda n: creds[n], registration=reg)
@@ -47,8 +48,9 @@ def test_register_and_call_through_kamailio(agent, procs, kit, tmp_path) -> None
     kam.terminate()
     log = kam.communicate(timeout=5)[0]
     assert "KAM register challenge agent" in log  # 401 first ...
-    assert "KAM register ok agent" in log  # ... then 200 with digest credentials
+    assert "KAM register ok agent au=agent-auth" in log  # ... then 200 with digest creds
     assert "KAM invite agent" in log
+    assert "KAM register ok agent au=agent-auth expires=0" in log  # un-REGISTER on stop
 
 
 def test_wrong_password_is_reported(agent, procs, kit, tmp_path) -> None:

@@ -70,3 +70,12 @@ def test_identity_is_the_effective_os_user(monkeypatch):
     monkeypatch.setenv("USER", "spoofed")
     monkeypatch.setenv("LOGNAME", "spoofed")
     assert access.current_os_user() == pwd.getpwuid(os.geteuid()).pw_name
+
+
+def test_call_with_nothing_written_reads_as_empty_but_is_audited(store):
+    cid = store.start_call("inbound", "sip:+15550001111@pbx", "reception")  # crash right after
+    v = store.vault("admin1")
+    assert v.transcript(cid) == [] and v.audio(cid) == {} and v.summary(cid) == {}
+    e = _last(store)
+    assert e["action"] == "data.decrypt" and e["details"]["record_class"] == "summaries"
+    assert v.remote(cid) == "sip:+15550001111@pbx"

@@ -98,5 +98,7 @@ def test_tls_srtp_config_ok() -> None:
 def test_registration_config() -> None:
     r = RegistrationConfig(registrar="sip:pbx.lan:5062;transport=tcp", username="200")
     assert r.domain == "pbx.lan:5062"
+    assert r.auth_username is None
+    assert RegistrationConfig(registrar="sip:pbx", username="200", auth_username="x9").auth_username
     with pytest.raises(ValidationError, match="SIP URI"):
         RegistrationConfig(registrar="pbx.lan", username="200")
