@@ -9,16 +9,19 @@ STAMP := .make
 WHEEL_CACHE ?= $(HOME)/.cache/voice-appliance/wheels
 LLAMA_VERSION := 0.3.36
 LLAMA_CMAKE_ARGS := -DLLAVA_BUILD=OFF -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON
+# Ansible + ansible-lint for the deployment tests, in their own venv (ansible 12 = core 2.19).
+DEPLOY_TOOLS ?= $(HOME)/.cache/voice-appliance/deploy-tools
 # Optional: a local directory of wheels for air-gapped installs (pip --no-index).
 WHEELHOUSE ?=
 PIP_SRC := $(if $(WHEELHOUSE),--no-index --find-links $(WHEELHOUSE),) --find-links $(WHEEL_CACHE)
 APT_RUN := espeak-ng sox
-APT_TEST := sip-tester baresip-core kamailio pocketsphinx-testdata
+APT_TEST := sip-tester baresip-core kamailio pocketsphinx-testdata debootstrap systemd systemd-container
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 export HF_HUB_OFFLINE := 1
 export OMP_NUM_THREADS := 1
 
-.PHONY: run test setup setup-test system system-test venv llama deps deps-test models lint bench clean
+.PHONY: run test setup setup-test system system-test venv llama deps deps-test models lint bench \
+	clean deploy-tools bundle
 
 run: setup
 	@[ -f var/credentials/kek ] || $(BIN)/appliance keys init
@@ -29,7 +32,7 @@ test: setup-test
 	$(BIN)/pytest
 
 setup: system deps models
-setup-test: system-test deps-test models
+setup-test: system-test deps-test models deploy-tools
 
 system: $(STAMP)/system
 system-test: $(STAMP)/system-test
@@ -77,6 +80,16 @@ $(STAMP)/deps-test: pyproject.toml $(STAMP)/deps
 
 models: $(STAMP)/deps
 	$(BIN)/appliance models install $(if $(WHEELHOUSE),--wheelhouse $(WHEELHOUSE),)
+
+deploy-tools: $(DEPLOY_TOOLS)/.stamp
+$(DEPLOY_TOOLS)/.stamp:
+	$(PYTHON) -m venv $(DEPLOY_TOOLS)
+	$(DEPLOY_TOOLS)/bin/pip install -q $(PIP_SRC) 'ansible==12.3.0' 'ansible-lint==26.10.1'
+	@touch $@
+
+# Offline install bundle for air-gapped sites (wheels, models, .debs, units, Ansible role).
+bundle: deps
+	$(BIN)/appliance bundle --out dist/bundle-$$(date +%Y%m%d%H%M%S) --tar
 
 lint: deps-test
 	$(BIN)/ruff check appliance tests

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from appliance.agent.config import LlmConfig, WorkflowConfig
 from appliance.integrations.config import IntegrationsConfig
+from appliance.runtime.outbound import OutboundConfig
 from appliance.speech.config import SttConfig, TtsConfig, VadConfig
 from appliance.store.config import StoreConfig
 from appliance.telephony.config import SipConfig
@@ -47,6 +48,7 @@ class ApplianceConfig(BaseModel):
     store: StoreConfig = Field(default_factory=StoreConfig)
     models: ModelsConfig = Field(default_factory=ModelsConfig)
     integrations: IntegrationsConfig = Field(default_factory=IntegrationsConfig)
+    outbound: OutboundConfig = Field(default_factory=OutboundConfig)
 
     def data_path(self, p: str | Path) -> Path:
         p = Path(p)

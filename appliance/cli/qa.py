@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import json
 import sys
 import tempfile
 import time
@@ -90,12 +91,25 @@ def run(args: argparse.Namespace) -> int:
     if args.limit:
         cases = cases[: args.limit]
     target = Target(args.target, args.config) if args.target else None
+    if target is not None and any(c.fault for c in cases):
+        skipped = sum(1 for c in cases if c.fault)
+        cases = [c for c in cases if not c.fault]
+        print(f"note: {skipped} case(s) with an injected tool failure skipped: faults need the "
+              "appliance started by `qa run` (wired to its fault server)", file=sys.stderr)
     data_dir = Path(tempfile.mkdtemp(prefix="qa-run-"))
     print(f"{len(cases)} call(s) for workflow {suite.workflow}", file=sys.stderr)
     t0 = time.monotonic()
+    args.out.mkdir(parents=True, exist_ok=True)
+    partial = args.out / f"qa-{suite.workflow}.partial.jsonl"  # survives an interrupted run
+    partial.write_text("")
+
+    def keep(card: Any) -> None:
+        with partial.open("a") as f:
+            f.write(json.dumps(card.to_dict()) + "\n")
+
     try:
         cards = run_suite(suite, args.suite.parent, cases, data_dir, target,
-                          transcribe=not args.no_transcribe)
+                          transcribe=not args.no_transcribe, on_card=keep)
     finally:
         if not args.keep:
             import shutil

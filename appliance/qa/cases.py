@@ -61,9 +61,14 @@ class Expect(_Strict):
 
 
 class Case(_Strict):
+    """``answers``: a goal-directed caller. After the scripted ``turns``, the caller answers
+    what the agent asks: a slot name (``phone``, ``time`` ...) when asked for it, ``confirm``
+    when asked to confirm, ``anything_else`` when asked if there is anything else."""
+
     id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
     description: str = ""
     turns: list[Turn] = Field(min_length=1)
+    answers: dict[str, str] = Field(default_factory=dict)
     expect: Expect
     variations: list[str] = Field(default_factory=list)
     fault: Fault | None = None
@@ -72,7 +77,11 @@ class Case(_Strict):
 
 class Suite(_Strict):
     workflow: str
-    voice: str = "en-us+m3"
+    voice: str = "en-us+f2"
+    words_per_minute: int = Field(140, ge=80, le=260, description="espeak-ng speaking rate")
+    caller_repeats: bool = Field(
+        True, description="the caller repeats a turn once when the agent asks again"
+    )
     cases: list[Case] = Field(min_length=1)
 
     @model_validator(mode="after")

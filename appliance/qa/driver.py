@@ -9,13 +9,14 @@ from __future__ import annotations
 import contextlib
 import time
 import zlib
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
 from appliance.audio.frame import AudioFrame
 from appliance.qa.cases import Case
-from appliance.qa.script import CallerStep, ScriptResult, _listen
+from appliance.qa.script import AgentUtterance, CallerStep, ScriptResult, _listen
 from appliance.qa.variations import ANGRY_PREFIXES, ASK_HUMAN, Plan, apply_audio, phone_line
 from appliance.qa.voices import espeak, read_wav
 from appliance.telephony.caller import TestCaller
@@ -23,7 +24,8 @@ from appliance.telephony.caller import TestCaller
 PAUSE_S = 4.0
 
 
-def build_steps(case: Case, p: Plan, voice: str, base_dir: Path) -> list[CallerStep]:
+def build_steps(case: Case, p: Plan, voice: str, base_dir: Path,
+                words_per_minute: int = 140) -> list[CallerStep]:
     """Caller steps with the text and audio variations applied, then the phone line's band
     limit (:func:`phone_line`); deterministic per case."""
     seed = zlib.crc32(case.id.encode())
@@ -51,12 +53,25 @@ def build_steps(case: Case, p: Plan, voice: str, base_dir: Path) -> list[CallerS
         if kind == "pause":
             steps.append(CallerStep("silence", seconds=float(value), label=f"pause {value}s"))  # type: ignore[arg-type]
             continue
-        audio = espeak(str(value), voice) if kind == "say" else read_wav(Path(value))
+        audio = (espeak(str(value), voice, words_per_minute) if kind == "say"
+                 else read_wav(Path(value)))
         audio = phone_line(apply_audio(audio, p, seed + i), wideband=p.codec == "G722/16000")
         if p.pauses and i > 0:
             audio = _lead_silence(audio, PAUSE_S)
         steps.append(CallerStep("speech", audio=audio, label=f"turn {i + 1}"))
     return steps
+
+
+def answer_steps(case: Case, p: Plan, voice: str, words_per_minute: int = 140
+                 ) -> dict[str, CallerStep]:
+    """The goal-directed caller's answers as speech steps (same audio chain as turns)."""
+    seed = zlib.crc32(case.id.encode()) + 1000
+    out = {}
+    for i, (key, text) in enumerate(sorted(case.answers.items())):
+        audio = apply_audio(espeak(text, voice, words_per_minute), p, seed + i)
+        out[key] = CallerStep("speech", audio=phone_line(audio, wideband=p.codec == "G722/16000"),
+                              label=f"answer {key}")
+    return out
 
 
 def _lead_silence(frame: AudioFrame, seconds: float) -> AudioFrame:
@@ -70,11 +85,17 @@ def place_call(
     steps: list[CallerStep],
     *,
     interrupt: bool = False,
+    reask: Callable[[AgentUtterance], bool] | None = None,
+    respond: Callable[[AgentUtterance], CallerStep | None] | None = None,
+    max_answers: int = 8,
     reply_timeout: float = 20.0,
     hold: float = 1.0,
 ) -> ScriptResult:
     """Dial and play ``steps``; with ``interrupt`` the first step starts 0.8 s into the
-    greeting instead of after it. Hangs up at the end unless the agent did."""
+    greeting instead of after it. When ``reask(reply)`` says the agent asked again (it did not
+    get the answer), the caller repeats that turn once, as a person would. After the script,
+    ``respond(reply)`` may give the answer to what the agent just asked (goal-directed caller).
+    Hangs up at the end unless the agent did."""
     tc.dial(uri)
     if interrupt and steps and steps[0].kind == "speech":
         greeting = None
@@ -87,10 +108,24 @@ def place_call(
     else:
         result = ScriptResult(greeting=_listen(tc, 0.0, reply_timeout, hold))
         rest = steps
+    reply = result.replies[-1] if result.replies else result.greeting
     for step in rest:
         if tc.call is None or tc.call.ended.is_set():
             break
-        result.replies.append(_send(tc, step, reply_timeout, hold))
+        reply = _send(tc, step, reply_timeout, hold)
+        result.replies.append(reply)
+        live = tc.call is not None and not tc.call.ended.is_set()
+        if live and step.kind == "speech" and reply is not None and reask and reask(reply):
+            reply = _send(tc, step, reply_timeout, hold)
+            result.replies.append(reply)
+    for _ in range(max_answers if respond else 0):
+        if reply is None or tc.call is None or tc.call.ended.is_set():
+            break
+        answer = respond(reply)
+        if answer is None:
+            break
+        reply = _send(tc, answer, reply_timeout, hold)
+        result.replies.append(reply)
     if tc.call is not None and tc.call.ended.is_set():
         result.ended_by, result.end_code = "agent", tc.call.end_code
     else:

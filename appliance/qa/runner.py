@@ -17,11 +17,14 @@ from pathlib import Path
 from typing import Any
 
 from appliance.qa.cases import Case, Suite
-from appliance.qa.driver import build_steps, place_call
+from appliance.qa.driver import answer_steps, build_steps, place_call
 from appliance.qa.faults import FAULTS, FaultServer, integration_overrides, write_fault_credentials
 from appliance.qa.observe import Observed, StoreReader
-from appliance.qa.scoring import CallEvidence, Scorecard, score_call
+from appliance.qa.scoring import CallEvidence, Scorecard, asked_for, said_prompts, score_call
 from appliance.qa.variations import plan
+
+REASK_PROMPTS = frozenset({"clarify", "clarify_slot", "invalid_phone", "confirm_reask",
+                           "confirm_yes_no", "silence_reprompt"})
 
 
 @dataclass
@@ -76,7 +79,8 @@ class SuiteRunner:
     """Places the calls of one suite and scores them."""
 
     def __init__(self, suite: Suite, suite_dir: Path, *, transcribe: bool = True,
-                 progress: Callable[[str], None] | None = None) -> None:
+                 progress: Callable[[str], None] | None = None,
+                 on_card: Callable[[Scorecard], None] | None = None) -> None:
         from appliance.agent.workflow import load_workflow
 
         self.suite = suite
@@ -86,9 +90,13 @@ class SuiteRunner:
         self.progress = progress or (lambda s: print(s, file=sys.stderr, flush=True))
         self._stt: Any = None
         self.done = 0
+        self.total = 0
+        self._spent = 0.0
+        self.on_card = on_card or (lambda card: None)
 
     def run(self, cases: list[Case], target: Target) -> list[Scorecard]:
         """All ``cases`` against ``target``, grouped by caller codec."""
+        self.total = max(self.total, len(cases))
         from appliance.config import load_config
         from appliance.store.calls import CallStore
 
@@ -118,15 +126,23 @@ class SuiteRunner:
         from appliance.telephony.caller import TestCaller
 
         p = plan(case.variations)
-        steps = build_steps(case, p, case.voice or self.suite.voice, self.suite_dir)
+        steps = build_steps(case, p, case.voice or self.suite.voice, self.suite_dir,
+                            self.suite.words_per_minute)
         if target.faults is not None:
             target.faults.arm(case.fault)
         ev = CallEvidence()
         wall0, t0 = time.time(), time.monotonic()
         tc = TestCaller(stack=stack)
         result = None
+        reask = self._reask if self.suite.caller_repeats and self._stt is not None else None
+        respond = None
+        if case.answers and self._stt is not None:
+            answers = answer_steps(case, p, case.voice or self.suite.voice,
+                                   self.suite.words_per_minute)
+            respond = self._responder(answers)
         try:
-            result = place_call(tc, target.uri, steps, interrupt=p.interrupt)
+            result = place_call(tc, target.uri, steps, interrupt=p.interrupt, reask=reask,
+                                respond=respond)
         except Exception as e:  # noqa: BLE001 - a failed call is a scored failure
             ev.error = f"{type(e).__name__}: {e}"
         finally:
@@ -137,7 +153,7 @@ class SuiteRunner:
             ev.missing_replies = sum(1 for r in result.replies if r is None)
             ev.latencies = [r.latency for r in result.replies if r and r.latency is not None]
             if self._stt is not None:
-                ev.heard = [_text(self._stt, u.audio) for u in result.utterances]
+                ev.heard = [u.text or _text(self._stt, u.audio) for u in result.utterances]
         if target.faults is not None:
             prefix = FAULTS[case.fault][0] if case.fault else None
             ev.fault_hits = sum(1 for h in target.faults.hits if prefix and h[1].startswith(prefix))
@@ -148,10 +164,40 @@ class SuiteRunner:
             ev.error = ev.error or f"store: {type(e).__name__}: {e}"
         card = score_call(self.wf, case, p, obs, ev)
         self.done += 1
-        s = " ".join(f"{k[:3]}={v}" for k, v in card.scores.items())
-        self.progress(f"[{self.done}] {case.id:<28} {ev.duration_s:5.1f}s  {s}"
-                      + (f"  ({ev.error})" if ev.error else ""))
+        self._spent += time.monotonic() - t0
+        self.progress(self._line(card, ev))
+        self.on_card(card)
         return card
+
+    def _responder(self, answers: dict[str, Any]) -> Callable[[Any], Any]:
+        """Answer what the agent asked (each answer at most twice: one repeat)."""
+        used: dict[str, int] = {}
+
+        def respond(reply: Any) -> Any:
+            if not reply.text:
+                reply.text = _text(self._stt, reply.audio)
+            key = asked_for(self.wf, reply.text)
+            if key is None or key not in answers or used.get(key, 0) >= 2:
+                return None
+            used[key] = used.get(key, 0) + 1
+            return answers[key]
+
+        return respond
+
+    def _reask(self, reply: Any) -> bool:
+        """Did the agent ask again (what it heard was not understood)? Transcribes the reply."""
+        reply.text = _text(self._stt, reply.audio)
+        return bool(said_prompts(self.wf, [reply.text], None) & REASK_PROMPTS)
+
+    def _line(self, card: Scorecard, ev: CallEvidence) -> str:
+        """``[ 7/30] ######....  case-id  41.2s  int=5 ...  eta 16 min`` (ids and scores only)."""
+        total = max(self.total, self.done)
+        bar = "#" * (20 * self.done // total) + "." * (20 - 20 * self.done // total)
+        eta = self._spent / self.done * (total - self.done) / 60
+        s = " ".join(f"{k[:3]}={v}" for k, v in card.scores.items())
+        err = f"  ({ev.error})" if ev.error else ""
+        return (f"[{self.done:>3}/{total}] {bar} {card.case_id:<30} {ev.duration_s:5.1f}s  {s}"
+                f"  eta {eta:.0f} min{err}")
 
 
 def _build_stt(config: Any) -> Any:
@@ -169,9 +215,12 @@ def _text(stt: Any, audio: Any) -> str:
 
 def run_suite(suite: Suite, suite_dir: Path, cases: list[Case], data_dir: Path,
               target: Target | None = None, transcribe: bool = True,
-              progress: Callable[[str], None] | None = None) -> list[Scorecard]:
+              progress: Callable[[str], None] | None = None,
+              on_card: Callable[[Scorecard], None] | None = None) -> list[Scorecard]:
     """Run ``cases``; without ``target``, start own appliances (plain, then fault-wired)."""
-    runner = SuiteRunner(suite, suite_dir, transcribe=transcribe, progress=progress)
+    runner = SuiteRunner(suite, suite_dir, transcribe=transcribe, progress=progress,
+                         on_card=on_card)
+    runner.total = len(cases)
     if target is not None:
         return runner.run(cases, target)
     plain = [c for c in cases if c.fault is None]

@@ -130,6 +130,25 @@ def said_prompts(wf: WorkflowSpec, texts: list[str], intent: str | None) -> set[
     return found
 
 
+def asked_for(wf: WorkflowSpec, text: str) -> str | None:
+    """What the agent's reply asks the caller for: a slot name (from ``ask_<slot>`` prompts,
+    the last question wins), ``confirm`` or ``anything_else``; None if it asks nothing known."""
+    t = _norm(text)
+    best: tuple[int, str] | None = None
+    cands = [(k.removeprefix("ask_"), v) for k, v in wf.entity_prompts.items()
+             if k.startswith("ask_")]
+    cands += [("phone", wf.prompts.get("invalid_phone", ""))]
+    cands += [("confirm", s.prompts["confirm"]) for s in wf.intents.values()
+              if "confirm" in s.prompts]
+    cands += [("confirm", wf.prompts.get(k, "")) for k in ("confirm_reask", "confirm_yes_no")]
+    cands += [("anything_else", wf.prompts.get(k, "")) for k in ("anything_else", "what_else")]
+    for key, tpl in cands:
+        fp = _fingerprint(tpl) if tpl else ""
+        if len(fp) >= 10 and (pos := t.rfind(fp)) >= 0 and (best is None or pos > best[0]):
+            best = (pos, key)
+    return best[1] if best else None
+
+
 def _entity_ok(want: str, got: str | None) -> bool:
     if got is None or not str(got).strip():
         return False
@@ -161,7 +180,7 @@ def handoff_of(wf: WorkflowSpec, said: set[str], obs: Observed, ev: CallEvidence
         return "callback" if took_callback else "transfer"
     if took_callback:
         return "callback"
-    if ev.ended_by == "agent":
+    if ev.ended_by == "agent" and "goodbye" not in said:  # a normal goodbye is no handoff
         return "hangup"
     return "none"
 

@@ -16,30 +16,13 @@ from typing import Any
 
 import numpy as np
 
+from appliance.runtime.metrics import classify
 from appliance.runtime.timings import read_journal
 
-ESCALATION_REASONS = frozenset({
-    "caller_requested_human", "dtmf_0", "caller_upset", "emergency", "emergency_transfer_failed",
-    "repeated_misunderstanding", "tool_failure", "record_not_found",
-})
 UNHAPPY_REASONS = frozenset({"caller_upset", "repeated_misunderstanding",
                              "caller_requested_human", "dtmf_0"})
 STAGES = ("endpoint_wait", "stt", "policy", "tts_first_chunk", "total_server")
 READER_ROLES = ("admin", "qa_reviewer")
-
-
-def classify(outcome: str | None, reason: str | None) -> str:
-    """contained / escalated / abandoned from the stored outcome and escalation reason.
-
-    Proxy rules: no outcome at all (nothing understood or done) or a silence close is
-    abandoned; an escalation reason or a bare transfer is escalated; anything else - a
-    completed task, a routed call, a queued request - is contained.
-    """
-    if outcome is None or reason == "silence":
-        return "abandoned"
-    if outcome == "transfer" or reason in ESCALATION_REASONS:
-        return "escalated"
-    return "contained"
 
 
 @dataclass

@@ -52,21 +52,6 @@ class Workers:
     def create(cls) -> Workers:
         return cls(*(ModelWorker(n).start() for n in ("stt", "tts", "policy", "io")))
 
-    def place_call(
-        self,
-        uri: str,
-        new_conversation: Callable[[Any], Any],
-        on_ended: Callable[[CallSession | None, int, str], None],
-    ) -> str:
-        """Dial out (e.g. appointment confirmations); call from the event loop.
-
-        ``new_conversation`` replaces the workflow conversation for this call; ``on_ended``
-        gets the session (None when the call never connected), the SIP code and reason.
-        """
-        handle = self.stack.make_call(uri)
-        self._outbound[handle.call_id] = OutboundCall(new_conversation, on_ended)
-        return handle.call_id
-
     def stop(self) -> None:
         for w in (self.stt, self.tts, self.policy, self.io):
             w.stop()
@@ -155,6 +140,9 @@ class Appliance:
         )
         sdnotify.notify("READY=1")
         self.ready.set()
+        from appliance.runtime.outbound import run_scheduler
+
+        outbound = asyncio.create_task(run_scheduler(self, self._stop), name="outbound")
         watchdog = sdnotify.watchdog_interval()
         try:
             while not self._stop.is_set():
@@ -163,6 +151,7 @@ class Appliance:
                 if watchdog:
                     sdnotify.notify("WATCHDOG=1")
         finally:
+            outbound.cancel()
             sdnotify.notify("STOPPING=1")
             await self._shutdown()
 

@@ -110,6 +110,9 @@ class MetricsRegistry:
         self.stage = self.histogram("appliance_turn_stage_seconds",
                                     "Per-turn latency by stage (endpoint_wait, stt, policy, "
                                     "tts_first_chunk, total_server)", LATENCY_BUCKETS)
+        self.rollout = self.counter("appliance_rollout_decisions_total",
+                                    "Inbound calls routed by the gradual rollout, by route and "
+                                    "reason")
         self.duration = self.histogram("appliance_call_duration_seconds",
                                        "Call duration (time to resolution) by workflow and result",
                                        DURATION_BUCKETS)
@@ -140,6 +143,24 @@ class MetricsRegistry:
 
 
 CALL_RESULTS = ("contained", "escalated", "abandoned", "failed")
+ESCALATION_REASONS = frozenset({
+    "caller_requested_human", "dtmf_0", "caller_upset", "emergency", "emergency_transfer_failed",
+    "repeated_misunderstanding", "tool_failure", "record_not_found",
+})
+
+
+def classify(outcome: str | None, reason: str | None) -> str:
+    """contained / escalated / abandoned from a call's final outcome and escalation reason.
+
+    Proxy rules: no outcome at all (nothing understood or done) or a silence close is
+    abandoned; an escalation reason or a bare transfer is escalated; anything else - a
+    completed task, a routed call, a queued request - is contained (resolved in scope).
+    """
+    if outcome is None or reason == "silence":
+        return "abandoned"
+    if outcome == "transfer" or reason in ESCALATION_REASONS:
+        return "escalated"
+    return "contained"
 
 
 def record_call(reg: MetricsRegistry, workflow: str, result: str, duration_s: float,
@@ -152,6 +173,11 @@ def record_call(reg: MetricsRegistry, workflow: str, result: str, duration_s: fl
     reg.duration.observe(duration_s, workflow=workflow, result=result)
     if result == "escalated":
         reg.escalations.inc(workflow=workflow, reason=escalation_reason or "unknown")
+
+
+def record_rollout(reg: MetricsRegistry, decision: Any) -> None:
+    """One rollout decision (:class:`appliance.runtime.rollout.Decision`)."""
+    reg.rollout.inc(route=decision.route, reason=decision.reason)
 
 
 def record_turn(reg: MetricsRegistry, timing: Any) -> None:

@@ -140,7 +140,8 @@ class SipCall(pj.Call):
 
     # ---- owner-thread operations -------------------------------------------------------
     def connect_media(self) -> None:
-        """(Re)connect the call's audio slot to our PCM port; emits ``MediaReady`` once."""
+        """(Re)connect the call's audio slot to our PCM port; emits ``MediaReady`` once, when
+        the call is answered (CONFIRMED) and its audio is active."""
         h, gate = self.handle, self.gate
         if h is None or gate is None:
             return
@@ -157,7 +158,9 @@ class SipCall(pj.Call):
                 self.audio.startTransmit(self.port)
                 self.port.startTransmit(self.audio)
                 self._slot = mi.audioConfSlot
-            if not h.media_ready.is_set():
+            # Early media (ringback, 183) is bridged but is not an answered call: a session
+            # must not start talking into a ringing line.
+            if not h.media_ready.is_set() and ci.state == pj.PJSIP_INV_STATE_CONFIRMED:
                 si = self.getStreamInfo(mi.index)
                 h.codec_name = f"{si.codecName}/{si.codecClockRate}"
                 h.media_ready.set()

@@ -56,7 +56,7 @@ class SipConfig(BaseModel):
     public_address: str | None = None
     user: str = "agent"
     clock_rate: Literal[8000, 16000] = 16000
-    codecs: list[str] = Field(default_factory=lambda: ["PCMU/8000", "PCMA/8000", "G722/16000"])
+    codecs: list[str] = Field(default_factory=lambda: ["G722/16000", "PCMU/8000", "PCMA/8000"])
     max_calls: int = Field(4, ge=1, le=30)
     allow_from: list[str] = Field(
         default_factory=lambda: ["127.0.0.1/32"],

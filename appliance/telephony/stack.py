@@ -399,6 +399,9 @@ class SipStack:
 
     def on_call_state(self, call: SipCall) -> None:
         ci = call.getInfo()
+        if ci.state == pj.PJSIP_INV_STATE_CONFIRMED:
+            call.connect_media()  # answered: announce media that was already active (early)
+            return
         if ci.state != pj.PJSIP_INV_STATE_DISCONNECTED:
             return
         call.finish(int(ci.lastStatusCode), str(ci.lastReason))

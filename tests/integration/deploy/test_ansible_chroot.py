@@ -50,7 +50,7 @@ def _tool(name: str) -> str:
     for cand in (TOOLS / name, shutil.which(name)):
         if cand and Path(cand).exists():
             return str(cand)
-    pytest.skip(f"{name} not found (make deploy-tools, or set APPLIANCE_DEPLOY_TOOLS)")
+    pytest.fail(f"{name} not found (make deploy-tools, or set APPLIANCE_DEPLOY_TOOLS)")
 
 
 def _timed(label: str, fn, *a, **kw):
@@ -65,7 +65,7 @@ def ensure_rootfs() -> Path:
     if ROOTFS.exists():
         return ROOTFS
     if shutil.which("debootstrap") is None:
-        pytest.skip("debootstrap not installed (apt-get install debootstrap)")
+        pytest.fail("debootstrap not installed (apt-get install debootstrap)")
     ROOTFS.parent.mkdir(parents=True, exist_ok=True)
     build = ROOTFS.parent / "build"
     shutil.rmtree(build, ignore_errors=True)
@@ -178,7 +178,7 @@ class Target:
 @pytest.fixture(scope="module")
 def deployed(tmp_path_factory):
     if os.geteuid() != 0:
-        pytest.skip("needs root (chroot)")
+        pytest.fail("needs root (chroot)")
     _tool("ansible-playbook")
     work = tmp_path_factory.mktemp("deploy")
     rootfs = _timed("rootfs", ensure_rootfs)
@@ -283,7 +283,7 @@ def test_doctor_passes_in_target(deployed):
     t, *_ = deployed
     r = t.chroot(APPLIANCE, "--help", check=False)
     if " doctor" not in r.stdout and "doctor," not in r.stdout and "'doctor'" not in r.stdout:
-        pytest.skip("`appliance doctor` not in this build yet")
+        pytest.fail("`appliance doctor` not in this build yet")
     r = t.chroot(APPLIANCE, "doctor", "--config", CONFIG, check=False)
     print(r.stdout)
     assert r.returncode == 0, r.stdout + r.stderr
@@ -326,7 +326,7 @@ def test_boots_and_serves_under_systemd(deployed):
     t, *_ = deployed
     nspawn = shutil.which("systemd-nspawn")
     if nspawn is None:
-        pytest.skip("systemd-nspawn not installed (apt systemd-container)")
+        pytest.fail("systemd-nspawn not installed (apt systemd-container)")
     script = t.path("/usr/local/sbin/deploy-probe")
     script.parent.mkdir(parents=True, exist_ok=True)
     script.write_text(PROBE_SCRIPT)
@@ -342,7 +342,7 @@ def test_boots_and_serves_under_systemd(deployed):
                     "--private-network", "-D", str(t.root)],
                    capture_output=True, text=True, timeout=600, stdin=subprocess.DEVNULL)
         if not (out / "ready.txt").exists():
-            pytest.skip(f"could not boot the target with systemd-nspawn here: {r.stderr[-800:]}")
+            pytest.fail(f"could not boot the target with systemd-nspawn here: {r.stderr[-800:]}")
         service = dict(line.split("=", 1) for line in (out / "service.txt").read_text().split())
         journal = (out / "journal.txt").read_text()
         assert service["Type"] == "notify" and service["WatchdogUSec"] == "30s", service

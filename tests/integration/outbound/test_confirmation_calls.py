@@ -337,8 +337,6 @@ def test_kill9_mid_call_is_retried_once_after_the_lease(tmp_path: Path, radicale
         phone.stack.stop()
 
 
-@pytest.mark.xfail(strict=True, reason="the app starts a session at MediaReady, which an outbound "
-                   "call reaches on 183 early media (ringback), i.e. before the patient answers")
 def test_conversation_waits_for_the_answer_not_early_media(
     tmp_path: Path, radicale: str
 ) -> None:

@@ -28,7 +28,7 @@ def test_echo_round_trip(agent, kit, rate: int, transport: str) -> None:
     fb = rate // 50 * 2  # bytes per 20 ms frame at the bridge rate
     with TestCaller(stack=stack) as tc:
         call = tc.dial(stack.local_uri)
-        assert call.codec == "PCMU/8000" and call.sample_rate == rate
+        assert call.codec == "G722/16000" and call.sample_rate == rate  # first in our offer
         sent_at = tc.say(kit.tone(1.0, 24000, freq=700), 24000)  # resampled to the bridge
         assert sent_at <= time.monotonic()
         tc.wait_for_silence(5, hold=0.3)

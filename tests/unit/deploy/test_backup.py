@@ -199,8 +199,7 @@ def test_restore_as_root_matches_directory_owner(tmp_path):
 def test_restored_store_reads_a_call_back(tmp_path, monkeypatch):
     """Through the store API: a call written before the backup is read back after restore,
     and the restored data alone (without the key backup) cannot be decrypted."""
-    calls = pytest.importorskip("appliance.store.calls")
-    access = pytest.importorskip("appliance.store.access")
+    from appliance.store import access, calls
     from appliance.store.keys import init_keys
 
     monkeypatch.delenv("CREDENTIALS_DIRECTORY", raising=False)

@@ -82,7 +82,7 @@ def test_sums_detect_tamper_missing_and_extra(tmp_path):
 
 def test_sums_match_sha256sum_format(tmp_path):
     if shutil.which("sha256sum") is None:
-        pytest.skip("no sha256sum")
+        pytest.fail("no sha256sum")
     (tmp_path / "debs").mkdir()
     (tmp_path / "debs/x.deb").write_bytes(b"deb")
     (tmp_path / "top.txt").write_text("t")

@@ -88,3 +88,23 @@ def test_prompt_fingerprints(wf) -> None:
     said = said_prompts(wf, [GREETING, "Sorry, that number doesn't look complete. Could you say "
                              "the phone number again, digit by digit?"], None)
     assert {"greeting", "invalid_phone"} <= said
+
+
+def test_asked_for(wf) -> None:
+    from appliance.qa.scoring import asked_for
+
+    assert asked_for(wf, "What's the best phone number to reach you?") == "phone"
+    assert asked_for(wf, "Sorry, that number doesn't look complete. Could you say the phone "
+                         "number again? Digit by digit.") == "phone"
+    assert asked_for(wf, "I have John Carter, on 202 555 0143. Shall I pass the message on?") \
+        == "confirm"
+    assert asked_for(wf, "Thanks. Is there anything else I can help you with?") == "anything_else"
+    assert asked_for(wf, "Can I have your full name, please?") == "name"
+    assert asked_for(wf, "Thank you. I'm transferring you to billing now.") is None
+
+
+def test_goodbye_is_no_handoff(wf) -> None:
+    case = _msg_case()
+    bye = "Thank you for calling Riverside Clinic. Goodbye."
+    card = score_call(wf, case, plan([]), _obs([DONE, bye]), CallEvidence(ended_by="agent"))
+    assert card.handoff == "none" and card.scores["handoff"] == 5

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from appliance.qa.weekly import classify, gather, qa_trend, render_html, render_markdown
+from appliance.qa.weekly import gather, qa_trend, render_html, render_markdown
+from appliance.runtime.metrics import classify
 from appliance.runtime.timings import TimingJournal, TurnTiming
 from appliance.store import access
 from appliance.store.calls import CallStore

@@ -7,7 +7,14 @@ import urllib.request
 
 import pytest
 
-from appliance.runtime.metrics import MetricsRegistry, record_call, record_turn, serve_metrics
+from appliance.runtime.metrics import (
+    MetricsRegistry,
+    record_call,
+    record_rollout,
+    record_turn,
+    serve_metrics,
+)
+from appliance.runtime.rollout import Decision
 from appliance.runtime.timings import TurnTiming
 
 
@@ -17,7 +24,9 @@ def test_render_format() -> None:
     record_call(reg, "reception", "escalated", 20.0, "caller_upset")
     record_call(reg, "reception", "abandoned", 5.0)
     record_turn(reg, TurnTiming("c", 1, 0.3, 0.6, False, 0.01, 0.2, 1.2, False))
+    record_rollout(reg, Decision("human", "outside_hours"))
     text = reg.render()
+    assert 'appliance_rollout_decisions_total{reason="outside_hours",route="human"} 1.0' in text
     assert '# TYPE appliance_calls_total counter' in text
     assert 'appliance_calls_total{result="contained",workflow="reception"} 1.0' in text
     assert 'appliance_escalations_total{reason="caller_upset",workflow="reception"} 1.0' in text

@@ -60,7 +60,7 @@ def test_hangup_status() -> None:
 
 def test_default_config_is_valid() -> None:
     c = SipConfig()
-    assert c.codecs == ["PCMU/8000", "PCMA/8000", "G722/16000"]
+    assert c.codecs == ["G722/16000", "PCMU/8000", "PCMA/8000"]
     assert c.accept_refer is False
 
 
