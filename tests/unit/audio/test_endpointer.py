@@ -18,7 +18,7 @@ from appliance.speech.config import VadConfig
 
 RATE = 8000
 FRAME = 0.02
-CFG = VadConfig(speculative_pause_ms=300)  # start 60, speculative 300, end 700, preroll 200, barge-in 120 ms
+CFG = VadConfig(speculative_pause_ms=300)  # start 60, end 700, preroll 200, barge-in 120 ms
 
 
 class Feed:
