@@ -59,42 +59,37 @@ class EscalationPaths:
     out_of_scope: int
     silences: int
 
-    def _say(
-        self,
-        key: str,
-        intent: str | None = None,
-        critical: Sequence[str] = (),
-        keep_question: bool = False,
-        **extra: str,
-    ) -> AgentReply:
-        raise NotImplementedError
+    if TYPE_CHECKING:  # provided by WorkflowConversation, the class this mixes into
 
-    def _reply(
-        self,
-        text: str,
-        action: str = "listen",
-        target: str | None = None,
-        reason: str | None = None,
-        critical: Sequence[str] = (),
-        ctx: dict[str, str] | None = None,
-        keep_question: bool = False,
-    ) -> AgentReply:
-        raise NotImplementedError
+        def _say(
+            self,
+            key: str,
+            intent: str | None = None,
+            critical: Sequence[str] = (),
+            keep_question: bool = False,
+            **extra: str,
+        ) -> AgentReply: ...
 
-    def _fmt(self, template: str, extra: dict[str, str] | None = None) -> str:
-        raise NotImplementedError
+        def _reply(
+            self,
+            text: str,
+            action: str = "listen",
+            target: str | None = None,
+            reason: str | None = None,
+            critical: Sequence[str] = (),
+            ctx: dict[str, str] | None = None,
+            keep_question: bool = False,
+        ) -> AgentReply: ...
 
-    def _t(self, key: str, intent: str | None = None) -> str:
-        raise NotImplementedError
+        def _fmt(self, template: str, extra: dict[str, str] | None = None) -> str: ...
 
-    def _start(self, intent: str, u: Understanding | None) -> AgentReply:
-        raise NotImplementedError
+        def _t(self, key: str, intent: str | None = None) -> str: ...
 
-    def _offer(self, options: list[str], key: str, **extra: str) -> AgentReply:
-        raise NotImplementedError
+        def _start(self, intent: str, u: Understanding | None) -> AgentReply: ...
 
-    def _summary_text(self) -> str:
-        raise NotImplementedError
+        def _offer(self, options: list[str], key: str, **extra: str) -> AgentReply: ...
+
+        def _summary_text(self) -> str: ...
 
     def on_silence(self) -> AgentReply:
         if self.state in (State.closed, State.transferring):

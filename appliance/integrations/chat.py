@@ -11,6 +11,7 @@ human can spot a repeat. Slack: JSON ``text`` + ``blocks``; errors 400 ``invalid
 
 from __future__ import annotations
 
+import abc
 from typing import Any
 
 from appliance.integrations import httpclient
@@ -33,8 +34,9 @@ class _Webhook(Client):
     def endpoint(self) -> str:
         return origin(self._url)
 
+    @abc.abstractmethod
     def body(self, req: Request) -> dict[str, Any]:
-        raise NotImplementedError
+        """The vendor's JSON payload for an escalation."""
 
     def deliver(self, req: Request) -> dict[str, Any]:
         if req.action != ESCALATE:

@@ -25,6 +25,13 @@ class Observed:
     agent_said: list[str] = field(default_factory=list)
     caller_said: list[str] = field(default_factory=list)
     barge_ins: int = 0
+    outcomes: list[str] = field(default_factory=list)  # every outcome recorded, in order
+
+    @property
+    def first_intent(self) -> str | None:
+        """The first intent the agent acted on (the store keeps only the last outcome)."""
+        return next((o for o in self.outcomes if o not in ("listen", "transfer", "hangup")),
+                    None)
 
 
 class StoreReader:
@@ -33,6 +40,7 @@ class StoreReader:
     def __init__(self, store: Any, actor: str | None = None) -> None:
         self.store = store
         self.vault = Vault(store, actor or current_os_user())
+        self._seq = store.audit.head()[0]
 
     def latest_after(self, wall_start: float, timeout: float = 15.0) -> Observed:
         deadline = time.monotonic() + timeout
@@ -55,6 +63,7 @@ class StoreReader:
         summary = self.vault.summary(call_id) if has_outcome else {}
         turns = self.vault.transcript(call_id) if has_turns else []
         return Observed(
+            outcomes=self._outcomes(call_id),
             call_id=call_id,
             outcome=summary.get("outcome"),
             escalation_reason=summary.get("escalation_reason"),
@@ -67,3 +76,13 @@ class StoreReader:
                 if t["speaker"] == "agent" and t["meta"].get("heard_fraction", 1.0) < 1.0
             ),
         )
+
+    def _outcomes(self, call_id: str) -> list[str]:
+        """Outcome history from the audit trail (metadata: intent names, no call content)."""
+        out = []
+        for e in self.store.audit.entries(first=self._seq + 1):
+            self._seq = max(self._seq, e["seq"])
+            d = e["details"]
+            if e["action"] == "call.outcome" and d.get("call_id") == call_id:
+                out.append(str(d.get("outcome")))
+        return out

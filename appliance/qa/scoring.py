@@ -198,8 +198,9 @@ def score_call(wf: WorkflowSpec, case: Case, p: Plan, obs: Observed, ev: CallEvi
         reasons |= {f"{obs.outcome}:{v.replace('_', ' ')}" for v in obs.entities.values()}
     notes: list[tuple[str, str, str]] = []  # (dimension, failure, fix)
 
-    # intent
-    intent = obs.outcome if obs.outcome in wf.intents else None
+    # intent: the first one acted on (a failed transfer can end in the fallback intent)
+    first = obs.first_intent if obs.outcomes else obs.outcome
+    intent = first if first in wf.intents else None
     if exp.intent == intent or (p.angry and intent == case.expect.intent):
         s_intent = 5
     elif intent is None:
