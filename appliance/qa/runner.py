@@ -23,6 +23,8 @@ from appliance.qa.observe import Observed, StoreReader
 from appliance.qa.scoring import CallEvidence, Scorecard, asked_for, said_prompts, score_call
 from appliance.qa.variations import plan
 
+HOLD_S = 1.6  # agent silence that ends its turn: TTS streams sentence by sentence, and under
+# load the gap between two sentences can exceed 1 s (the caller would talk over the rest)
 REASK_PROMPTS = frozenset({"clarify", "clarify_slot", "invalid_phone", "confirm_reask",
                            "confirm_yes_no", "silence_reprompt"})
 
@@ -142,7 +144,7 @@ class SuiteRunner:
             respond = self._responder(answers)
         try:
             result = place_call(tc, target.uri, steps, interrupt=p.interrupt, reask=reask,
-                                respond=respond)
+                                respond=respond, hold=HOLD_S)
         except Exception as e:  # noqa: BLE001 - a failed call is a scored failure
             ev.error = f"{type(e).__name__}: {e}"
         finally:
