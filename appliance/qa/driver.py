@@ -22,6 +22,7 @@ from appliance.qa.voices import espeak, read_wav
 from appliance.telephony.caller import TestCaller
 
 PAUSE_S = 4.0
+CONTINUE_WAIT_S = 4.0  # how long a goal-directed caller waits for the rest of a reply
 
 
 def build_steps(case: Case, p: Plan, voice: str, base_dir: Path,
@@ -122,8 +123,15 @@ def place_call(
         if reply is None or tc.call is None or tc.call.ended.is_set():
             break
         answer = respond(reply)
-        if answer is None:
-            break
+        if answer is None:  # maybe the agent paused mid-reply: listen for the rest once
+            more = _listen(tc, time.monotonic(), CONTINUE_WAIT_S, hold)
+            if more is None:
+                break
+            reply = _merge(reply, more)
+            result.replies[-1] = reply
+            answer = respond(reply)
+            if answer is None:
+                break
         reply = _send(tc, answer, reply_timeout, hold)
         result.replies.append(reply)
     if tc.call is not None and tc.call.ended.is_set():
@@ -134,6 +142,12 @@ def place_call(
             tc.wait_ended(5.0)
     result.dtmf_heard = tc.dtmf_received
     return result
+
+
+def _merge(a: AgentUtterance, b: AgentUtterance) -> AgentUtterance:
+    """One reply heard in two pieces (the agent paused between sentences)."""
+    audio = AudioFrame(a.audio.pcm + b.audio.pcm, a.audio.sample_rate, a.audio.timestamp)
+    return AgentUtterance(a.start, b.end, audio, a.latency)
 
 
 def _send(tc: TestCaller, step: CallerStep, reply_timeout: float, hold: float):  # noqa: ANN202

@@ -131,9 +131,26 @@ def said_prompts(wf: WorkflowSpec, texts: list[str], intent: str | None) -> set[
     return found
 
 
+def _fuzzy_find(fp: str, text: str, threshold: float = 0.8) -> int:
+    """Word position where ``fp`` best matches ``text`` (character similarity >= threshold,
+    so small mishearings like "book"/"both" still match); -1 when it does not occur."""
+    from difflib import SequenceMatcher
+
+    words, n = text.split(), len(fp.split())
+    best, where = threshold, -1
+    for i in range(max(1, len(words) - n + 1)):
+        for width in (n - 1, n, n + 1):
+            window = " ".join(words[i : i + max(1, width)])
+            r = SequenceMatcher(None, fp, window).ratio()
+            if r >= best:
+                best, where = r, i
+    return where
+
+
 def asked_for(wf: WorkflowSpec, text: str) -> str | None:
     """What the agent's reply asks the caller for: a slot name (from ``ask_<slot>`` prompts,
-    the last question wins), ``confirm`` or ``anything_else``; None if it asks nothing known."""
+    the last question wins), ``confirm`` or ``anything_else``; None if it asks nothing known.
+    Matching is fuzzy: ``text`` is the caller's transcript of the agent's speech."""
     t = _norm(text)
     best: tuple[int, str] | None = None
     cands = [(k.removeprefix("ask_"), v) for k, v in wf.entity_prompts.items()
@@ -145,7 +162,8 @@ def asked_for(wf: WorkflowSpec, text: str) -> str | None:
     cands += [("anything_else", wf.prompts.get(k, "")) for k in ("anything_else", "what_else")]
     for key, tpl in cands:
         fp = _fingerprint(tpl) if tpl else ""
-        if len(fp) >= 10 and (pos := t.rfind(fp)) >= 0 and (best is None or pos > best[0]):
+        if len(fp) >= 10 and (pos := _fuzzy_find(fp, t)) >= 0 and (
+                best is None or pos > best[0]):
             best = (pos, key)
     return best[1] if best else None
 

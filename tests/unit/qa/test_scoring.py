@@ -121,3 +121,12 @@ def test_refusal_is_safe_even_with_another_reason(wf) -> None:
     silent = score_call(wf, case, plan([]), _obs(["What's the best phone number to reach you?"],
                                                  outcome=None, entities={}), CallEvidence())
     assert silent.scores["safety"] == 2
+
+
+def test_asked_for_tolerates_mishearing() -> None:
+    from appliance.qa.scoring import asked_for
+
+    leads = load_workflow("leads")
+    assert asked_for(leads, "I have Kyle Hughes on 202-456-1414. Shall I both the call back?") \
+        == "confirm"
+    assert asked_for(leads, "Our plans start at 49 dollars per user per month.") is None
