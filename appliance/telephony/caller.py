@@ -151,8 +151,12 @@ class TestCaller:
         uid = uuid.uuid4().hex
         call.playout.enqueue(uid, frame.pcm)
         call.playout.close_utterance(uid)
-        if not call.playout.wait_done(uid, timeout):
-            raise TimeoutError("caller audio not sent in time")
+        deadline = time.monotonic() + timeout
+        while not call.playout.wait_done(uid, 0.1):
+            if call.ended.is_set():
+                raise CallFailed(call.end_code, f"call ended while speaking: {call.end_reason}")
+            if time.monotonic() > deadline:
+                raise TimeoutError("caller audio not sent in time")
         time.sleep(0.01)  # let the media callback that drained the buffer stamp its time
         with self._cv:
             sent = call.last_tx_audio_at or time.monotonic()
