@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from appliance.agent.config import LlmConfig, WorkflowConfig
 from appliance.integrations.config import IntegrationsConfig
 from appliance.runtime.outbound import OutboundConfig
+from appliance.runtime.rollout import RolloutConfig
 from appliance.speech.config import SttConfig, TtsConfig, VadConfig
 from appliance.store.config import StoreConfig
 from appliance.telephony.config import SipConfig
@@ -49,6 +50,10 @@ class ApplianceConfig(BaseModel):
     models: ModelsConfig = Field(default_factory=ModelsConfig)
     integrations: IntegrationsConfig = Field(default_factory=IntegrationsConfig)
     outbound: OutboundConfig = Field(default_factory=OutboundConfig)
+    rollout: RolloutConfig = Field(
+        default_factory=RolloutConfig,
+        description="share of calls / hours that go to the agent; the rest go to human_extension",
+    )
 
     def data_path(self, p: str | Path) -> Path:
         p = Path(p)

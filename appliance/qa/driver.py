@@ -124,7 +124,7 @@ def place_call(
             break
         answer = respond(reply)
         if answer is None:  # maybe the agent paused mid-reply: listen for the rest once
-            more = _listen(tc, time.monotonic(), CONTINUE_WAIT_S, hold)
+            more = _listen(tc, _heard_until(tc, reply), CONTINUE_WAIT_S, hold)
             if more is None:
                 break
             reply = _merge(reply, more)
@@ -142,6 +142,13 @@ def place_call(
             tc.wait_ended(5.0)
     result.dtmf_heard = tc.dtmf_received
     return result
+
+
+def _heard_until(tc: TestCaller, u: AgentUtterance) -> float:
+    """Monotonic arrival time of the last loud frame of ``u`` (the rest of a reply may have
+    arrived while the caller was still deciding what it heard)."""
+    loud = [f.arrived_at for f in tc.frames if f.media_ts <= u.end and f.dbfs > tc.threshold_dbfs]
+    return loud[-1] + 0.01 if loud else time.monotonic()
 
 
 def _merge(a: AgentUtterance, b: AgentUtterance) -> AgentUtterance:

@@ -29,9 +29,15 @@ class Observed:
 
     @property
     def first_intent(self) -> str | None:
-        """The first intent the agent acted on (the store keeps only the last outcome)."""
-        return next((o for o in self.outcomes if o not in ("listen", "transfer", "hangup")),
-                    None)
+        """The first intent the agent acted on (the store keeps only the last outcome);
+        None when the call was escalated or closed before any intent (e.g. an angry caller
+        transferred at once, then offered a callback)."""
+        for o in self.outcomes:
+            if o in ("transfer", "hangup"):
+                return None
+            if o != "listen":
+                return o
+        return None
 
 
 class StoreReader:

@@ -19,6 +19,14 @@ from appliance.config import ApplianceConfig, read_credential
 from appliance.runtime import sdnotify
 from appliance.runtime.clock import Clock, SystemClock
 from appliance.runtime.components import Components, load_components
+from appliance.runtime.metrics import (
+    MetricsRegistry,
+    classify,
+    record_call,
+    record_rollout,
+    record_turn,
+    serve_metrics,
+)
 from appliance.runtime.session import CallSession, SessionDeps
 from appliance.runtime.timings import TimingJournal
 from appliance.runtime.workers import ModelWorker
@@ -85,12 +93,15 @@ class Appliance:
         self.sessions: dict[str, CallSession] = {}
         self._pending: dict[str, Any] = {}
         self._outbound: dict[str, OutboundCall] = {}
+        self._routed_to_human: dict[str, tuple[Any, str]] = {}
         self.components: Components | None = None
         self.stack: Any = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop = asyncio.Event()
         self.ready = asyncio.Event()
         self.on_session: Callable[[CallSession], None] | None = None
+        self.metrics = MetricsRegistry()
+        self._stop_metrics: Callable[[], None] | None = None
 
     async def load(self) -> Components:
         """Load every model on its own worker thread; fail fast with a clear error."""
@@ -112,7 +123,10 @@ class Appliance:
             clock=self.clock,
             silence_timeout=self.config.workflow.silence_reprompt_s,
             recorder=c.recorder,
-            journal=TimingJournal(self.config.data_path("metrics/turn-timings.jsonl")),
+            journal=TimingJournal(
+                self.config.data_path("metrics/turn-timings.jsonl"),
+                observer=lambda t: record_turn(self.metrics, t),
+            ),
         )
 
     async def run(self) -> None:
@@ -131,6 +145,8 @@ class Appliance:
             self.config.sip, self._sink, credentials=lambda n: read_credential(self.config, n)
         )
         self.stack.start()
+        if self.config.metrics_port:
+            self._stop_metrics = serve_metrics(self.metrics, self.config.metrics_port)
         self._deps_cache = deps
         log.info(
             "serving SIP on %s:%d (%s)",
@@ -183,10 +199,49 @@ class Appliance:
         if self.stack is not None:
             await asyncio.to_thread(self.stack.stop)
             self.stack = None
+        if self._stop_metrics is not None:
+            self._stop_metrics()
         self.workers.io.submit(lambda: None).result(timeout=30)
         if self.components is not None:
             self.components.close()
         self.workers.stop()
+
+    def _start_session(self, call_id: str, pending: tuple[Any, str] | None) -> None:
+        if pending is None or call_id in self.sessions:
+            return
+        deps = self._deps_cache
+        out = self._outbound.get(call_id)
+        if out is not None:
+            deps = dataclasses.replace(deps, new_conversation=out.new_conversation)
+        session = CallSession(pending[0], deps, direction=pending[1])
+        self.sessions[call_id] = session
+        session.start()
+        if self.on_session:
+            self.on_session(session)
+
+    def _to_agent(self, call_id: str) -> bool:
+        """Gradual rollout: does this inbound call go to the agent (else the human queue)?"""
+        from appliance.runtime.rollout import decide
+
+        c = self.components
+        decision = decide(self.config.rollout, call_id, c.wall_clock)  # type: ignore[union-attr]
+        record_rollout(self.metrics, decision)
+        if decision.route == "human":
+            log.info("call %s: rollout routes to the human queue (%s)", call_id, decision.reason)
+        return decision.route == "agent"
+
+    def _record_call(self, s: CallSession) -> None:
+        outcome = next((r.intent for r in reversed(s.replies) if r.intent), None)
+        if outcome is None and any(r.action == "transfer" for r in s.replies):
+            outcome = "transfer"
+        reason = next((r.reason for r in reversed(s.replies) if r.reason), None)
+        record_call(
+            self.metrics,
+            self.config.workflow.name,
+            classify(outcome, reason),
+            self.clock.monotonic() - s.started_at,
+            reason,
+        )
 
     # ---- events from pjlib threads ------------------------------------------------------
     def _sink(self, ev: CallEvent) -> None:
@@ -203,29 +258,34 @@ class Appliance:
             self._pending[ev.call.call_id] = (ev.call, ev.direction)  # starts once media is up
         elif isinstance(ev, MediaReady):
             pending = self._pending.pop(ev.call_id, None)
-            if pending is not None and ev.call_id not in self.sessions:
-                deps = self._deps_cache
-                out = self._outbound.get(ev.call_id)
-                if out is not None:
-                    deps = dataclasses.replace(deps, new_conversation=out.new_conversation)
-                session = CallSession(pending[0], deps, direction=pending[1])
-                self.sessions[ev.call_id] = session
-                session.start()
-                if self.on_session:
-                    self.on_session(session)
+            if pending is not None and pending[1] == "inbound" and not self._to_agent(ev.call_id):
+                self._routed_to_human[ev.call_id] = pending  # the agent steps in if it fails
+                pending[0].transfer(self.config.workflow.human_extension)
+                return
+            self._start_session(ev.call_id, pending)
         elif isinstance(ev, DtmfDigit):
             s = self.sessions.get(ev.call_id)
             if s is not None:
                 s.on_dtmf(ev.digit)
         elif isinstance(ev, TransferStatus):
+            routed = self._routed_to_human.get(ev.call_id)
+            if routed is not None and ev.final:
+                del self._routed_to_human[ev.call_id]
+                if ev.code >= 300:  # the human queue did not take it: the agent answers
+                    log.info(
+                        "call %s: transfer to the human queue failed (%d)", ev.call_id, ev.code
+                    )
+                    self._start_session(ev.call_id, routed)
             s = self.sessions.get(ev.call_id)
             if s is not None:
                 s.on_transfer_status(ev.code, ev.final)
         elif isinstance(ev, CallEnded):
             self._pending.pop(ev.call_id, None)
+            self._routed_to_human.pop(ev.call_id, None)
             s = self.sessions.pop(ev.call_id, None)
             if s is not None:
                 s.on_ended(ev.reason)
+                self._record_call(s)
             out = self._outbound.pop(ev.call_id, None)
             if out is not None:
                 try:

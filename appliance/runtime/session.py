@@ -106,6 +106,7 @@ class CallSession:
         self._speech_start = 0.0
         self._task: asyncio.Task[None] | None = None
         self.conversation: Conversation | None = None
+        self.started_at = deps.clock.monotonic()
         self.replies: list[AgentReply] = []
 
     # ---- lifecycle -------------------------------------------------------------------------

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -27,13 +28,20 @@ class TurnTiming:
 
 
 class TimingJournal:
-    def __init__(self, path: Path | None) -> None:
+    """Appends one line per turn; ``observer`` (e.g. the metrics registry) sees each timing."""
+
+    def __init__(
+        self, path: Path | None, observer: Callable[[TurnTiming], None] | None = None
+    ) -> None:
         self._path = path
+        self._observer = observer
         self._lock = threading.Lock()
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
 
     def write(self, t: TurnTiming) -> None:
+        if self._observer is not None:
+            self._observer(t)
         if self._path is None:
             return
         line = json.dumps(asdict(t), sort_keys=True)

@@ -55,11 +55,11 @@ def caller_stack() -> Iterator[SipStack]:
 
 
 @pytest.fixture(scope="module")
-def stt(server: ServerProcess):  # noqa: ANN201 - the configured transcriber
+def stt():  # noqa: ANN201 - the default transcriber, to understand what the agent said
     from appliance.models.registry import ModelRegistry
     from appliance.speech.stt import build_transcriber
 
-    config = load_config(server.config_path)
+    config = load_config(None)
     return build_transcriber(config.stt, ModelRegistry.from_config(config).path(config.stt.model))
 
 

@@ -47,3 +47,4 @@ def test_call_with_nothing_recorded(store) -> None:
     obs = reader.latest_after(wall_start=0.0, timeout=2.0)
     assert obs.call_id == cid and obs.outcome is None and obs.outcomes == []
     assert Observed().first_intent is None
+    assert Observed(outcomes=["transfer", "request_callback"]).first_intent is None
