@@ -16,7 +16,7 @@ import numpy as np
 
 from appliance.audio.frame import AudioFrame
 from appliance.qa.cases import Case
-from appliance.qa.script import AgentUtterance, CallerStep, ScriptResult, _listen
+from appliance.qa.script import AgentUtterance, CallerStep, ScriptResult, listen
 from appliance.qa.variations import ANGRY_PREFIXES, ASK_HUMAN, Plan, apply_audio, phone_line
 from appliance.qa.voices import espeak, read_wav
 from appliance.telephony.caller import TestCaller
@@ -107,7 +107,7 @@ def place_call(
         result.replies.append(_send(tc, steps[0], reply_timeout, hold))
         rest = steps[1:]
     else:
-        result = ScriptResult(greeting=_listen(tc, 0.0, reply_timeout, hold))
+        result = ScriptResult(greeting=listen(tc, 0.0, reply_timeout, hold))
         rest = steps
     reply = result.replies[-1] if result.replies else result.greeting
     for step in rest:
@@ -124,7 +124,7 @@ def place_call(
             break
         answer = respond(reply)
         if answer is None:  # maybe the agent paused mid-reply: listen for the rest once
-            more = _listen(tc, _heard_until(tc, reply), CONTINUE_WAIT_S, hold)
+            more = listen(tc, _heard_until(tc, reply), CONTINUE_WAIT_S, hold)
             if more is None:
                 break
             reply = _merge(reply, more)
@@ -166,4 +166,4 @@ def _send(tc: TestCaller, step: CallerStep, reply_timeout: float, hold: float): 
     else:
         time.sleep(step.seconds)
         sent = time.monotonic()
-    return _listen(tc, sent, reply_timeout, hold)
+    return listen(tc, sent, reply_timeout, hold)

@@ -67,7 +67,7 @@ def _slice(tc: TestCaller, start: float, end: float) -> AudioFrame:
     return AudioFrame(pcm[a:b], rate, start)
 
 
-def _listen(tc: TestCaller, since: float, wait_s: float, hold: float) -> AgentUtterance | None:
+def listen(tc: TestCaller, since: float, wait_s: float, hold: float) -> AgentUtterance | None:
     """Wait for the agent to speak after monotonic ``since`` and to finish; None if it doesn't."""
     try:
         start = tc.wait_for_speech(wait_s, after=since)
@@ -96,7 +96,7 @@ def run_script(
 ) -> ScriptResult:
     """Dial ``uri`` and play ``steps``; the call is hung up at the end unless the agent did."""
     tc.dial(uri)
-    result = ScriptResult(greeting=_listen(tc, 0.0, reply_timeout, hold))
+    result = ScriptResult(greeting=listen(tc, 0.0, reply_timeout, hold))
     for step in steps:
         if tc.call is None or tc.call.ended.is_set():
             break
@@ -108,7 +108,7 @@ def run_script(
         else:
             time.sleep(step.seconds)
             sent = time.monotonic()
-        result.replies.append(_listen(tc, sent, reply_timeout, hold))
+        result.replies.append(listen(tc, sent, reply_timeout, hold))
     if tc.call is not None and tc.call.ended.is_set():
         result.ended_by = "agent"
         result.end_code = tc.call.end_code

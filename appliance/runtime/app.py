@@ -234,7 +234,7 @@ class Appliance:
         outcome = next((r.intent for r in reversed(s.replies) if r.intent), None)
         if outcome is None and any(r.action == "transfer" for r in s.replies):
             outcome = "transfer"
-        reason = next((r.reason for r in reversed(s.replies) if r.reason), None)
+        reason = next((r.reason for r in s.replies if r.reason), None)  # the first escalation
         record_call(
             self.metrics,
             self.config.workflow.name,

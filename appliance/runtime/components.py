@@ -32,6 +32,7 @@ class StoreRecorder:
         self.store = store
         self.workflow = workflow
         self._ids: dict[str, str] = {}
+        self._reasons: dict[str, str | None] = {}
 
     def begin(self, call_id: str, direction: str, remote: str) -> None:
         self._ids[call_id] = self.store.start_call(direction, remote, self.workflow)
@@ -41,11 +42,13 @@ class StoreRecorder:
             self.store.add_turn(self._ids[call_id], speaker, text, t0, t1, meta)
 
     def outcome(self, call_id: str, reply: AgentReply) -> None:
+        """The latest outcome wins; the *first* escalation reason is kept (QA metrics)."""
         if call_id in self._ids:
+            reason = self._reasons.setdefault(call_id, reply.reason) or reply.reason
             self.store.set_outcome(
                 self._ids[call_id],
                 reply.intent or reply.action,
-                reply.reason,
+                reason,
                 None,
                 dict(reply.entities),
             )
@@ -53,6 +56,7 @@ class StoreRecorder:
     def finish(
         self, call_id: str, reason: str, caller_pcm: bytes, agent_pcm: bytes, rate: int
     ) -> None:
+        self._reasons.pop(call_id, None)
         sid = self._ids.pop(call_id, None)
         if sid is None:
             return

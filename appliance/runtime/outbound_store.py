@@ -14,12 +14,12 @@ outcomes. Names and numbers are read from the appointment source at dial time.
 from __future__ import annotations
 
 import sqlite3
-import threading
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+
+from appliance.store.sidetable import SideTable
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS outbound_jobs (
@@ -86,38 +86,11 @@ class Job:
         return self.state == "in_progress" and (self.lease_until or 0.0) > now
 
 
-class OutboundJobs:
+class OutboundJobs(SideTable):
     """Thread-safe job table; each process opens its own connection. Times are epoch seconds."""
 
     def __init__(self, path: Path | str, synchronous: str = "FULL") -> None:
-        self.path = str(path)
-        if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        if synchronous not in ("FULL", "NORMAL"):
-            raise ValueError(f"synchronous must be FULL or NORMAL, not {synchronous!r}")
-        self._db = sqlite3.connect(
-            self.path, timeout=30.0, isolation_level=None, check_same_thread=False
-        )
-        self._db.row_factory = sqlite3.Row
-        self._lock = threading.RLock()
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute(f"PRAGMA synchronous={synchronous}")
-        self._db.executescript(SCHEMA)
-
-    def close(self) -> None:
-        with self._lock:
-            self._db.close()
-
-    @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+        super().__init__(path, SCHEMA, synchronous)
 
     # -- writes -----------------------------------------------------------------------------
     def ensure(self, items: Iterable[tuple[str, str, str, str]], now: float) -> int:
