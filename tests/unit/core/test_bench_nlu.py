@@ -1,0 +1,20 @@
+"""`appliance bench nlu` prints per-workflow accuracy from the labelled sets."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from appliance.cli import main
+
+
+def test_bench_nlu_prints_accuracy_per_workflow(capsys) -> None:  # noqa: ANN001
+    assert main(["bench", "nlu", "--workflow", "reception", "--workflow", "leads"]) == 0
+    rows = {line.split()[0]: line.split() for line in capsys.readouterr().out.splitlines()[1:]}
+    assert set(rows) == {"reception", "leads"}
+    assert int(rows["reception"][1]) >= 40  # utterances in the development set
+    assert float(rows["reception"][2].rstrip("%")) >= 95.0
+
+
+def test_bench_nlu_missing_data_is_a_clear_error(tmp_path: Path, capsys) -> None:  # noqa: ANN001
+    assert main(["bench", "nlu", "--data", str(tmp_path / "none")]) == 2
+    assert "no labelled sets" in capsys.readouterr().out
