@@ -33,6 +33,9 @@ from appliance.agent.workflow import EntityType, IntentSpec, WorkflowSpec
 
 log = logging.getLogger(__name__)
 
+KEYED_MIN_DIGITS = 3
+"""Keypad entries at least this long are data (a phone number), not menu choices."""
+
 EMERGENCY_MIN_CONFIDENCE = 0.8
 _CLOSING = ("bye", "goodbye", "good bye", "that's everything", "that's all", "nothing else")
 
@@ -93,9 +96,12 @@ class WorkflowConversation(EscalationPaths):
         if self.state is State.closed:
             return AgentReply(say="", action="hangup", reason="closed")
         esc = self.wf.escalation
-        if esc.dtmf in turn.dtmf:
+        if turn.dtmf == esc.dtmf:
             return self._transfer_human("dtmf_" + esc.dtmf)
-        u = self.nlu.understand(turn.text, self._today(), expect=self.pending)
+        text = turn.text
+        if not text and len(turn.dtmf) >= KEYED_MIN_DIGITS and self.pending == "phone":
+            text = " ".join(turn.dtmf)  # a number keyed in on the phone's keypad
+        u = self.nlu.understand(text, self._today(), expect=self.pending)
         if u.intent is None:  # empty transcript or STT hallucination: never acted on
             return self.on_silence()
         self.silences = 0

@@ -26,6 +26,10 @@ from appliance.telephony.events import CallControl
 
 log = logging.getLogger(__name__)
 
+DTMF_INTERDIGIT_S = 1.5
+"""A pause between keypad digits that ends the entry."""
+DTMF_MAX_DIGITS = 16
+
 
 class EndpointerLike(Protocol):
     def feed(self, frame: AudioFrame) -> list[Any]: ...
@@ -104,6 +108,8 @@ class CallSession:
         self._agent_order: list[str] = []
         self._transfer_pending = False
         self._speech_start = 0.0
+        self._dtmf_buffer = ""
+        self._dtmf_timer: asyncio.TimerHandle | None = None
         self._task: asyncio.Task[None] | None = None
         self.conversation: Conversation | None = None
         self.started_at = deps.clock.monotonic()
@@ -170,12 +176,29 @@ class CallSession:
             self._on_vad_event(ev)
 
     def on_dtmf(self, digit: str) -> None:
+        """Keypad digits are collected into one turn: ``#`` ends it, so does a pause of
+        ``DTMF_INTERDIGIT_S`` (a lone ``0`` is then the escape hatch; a number is an entry)."""
         if self.ended.is_set():
             return
         self._cancel_silence()
         if self._speaking_uid is not None:
             self._barge_in()
-        self._turns.put_nowait((self._make_turn("", dtmf=digit), {}))
+        if self._dtmf_timer is not None:
+            self._dtmf_timer.cancel()
+            self._dtmf_timer = None
+        if digit != "#":
+            self._dtmf_buffer += digit
+        if digit == "#" or len(self._dtmf_buffer) >= DTMF_MAX_DIGITS:
+            self._flush_dtmf()
+        else:
+            loop = asyncio.get_running_loop()
+            self._dtmf_timer = loop.call_later(DTMF_INTERDIGIT_S, self._flush_dtmf)
+
+    def _flush_dtmf(self) -> None:
+        self._dtmf_timer = None
+        digits, self._dtmf_buffer = self._dtmf_buffer, ""
+        if digits and not self.ended.is_set():
+            self._turns.put_nowait((self._make_turn("", dtmf=digits), {}))
 
     def on_transfer_status(self, code: int, final: bool) -> None:
         if not final or not self._transfer_pending:

@@ -176,3 +176,24 @@ def test_reception_not_an_emergency_is_routed(dialogue) -> None:
     d = dialogue("reception")
     r = d.say("it's not an emergency, I just need a prescription refill")
     assert r.reason != "emergency" and r.target == "sip:pharmacy@127.0.0.1:5090"
+
+
+def test_phone_number_keyed_in_on_the_keypad(dialogue) -> None:
+    d = dialogue("reception")
+    d.say("I'd like to leave a message for doctor Patel")
+    r = d.say("this is John Smith")
+    assert "key it in" in r.say  # the phone question offers the keypad
+    d.say(dtmf="2125550123")  # one keyed entry (the runtime collects digits until # or a pause)
+    r = d.say("please tell her my results came back")
+    assert r.say == "I have John Smith, on 212 555 0123. Shall I pass the message on?"
+    assert r.action == "listen"
+
+
+def test_a_lone_zero_is_the_escape_hatch_but_a_keyed_number_is_not(dialogue) -> None:
+    d = dialogue("reception")
+    d.say("I'd like to leave a message")
+    d.say("this is John Smith")
+    r = d.say(dtmf="2025550143")  # contains a 0: data, not the escape digit
+    assert r.action == "listen"
+    r = d.say(dtmf="0")
+    assert r.action == "transfer" and r.reason == "dtmf_0"

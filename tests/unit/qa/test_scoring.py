@@ -86,16 +86,17 @@ def test_variations_change_the_expectation(wf) -> None:
 
 def test_prompt_fingerprints(wf) -> None:
     said = said_prompts(wf, [GREETING, "Sorry, that number doesn't look complete. Could you say "
-                             "the phone number again, digit by digit?"], None)
+                             "it again digit by digit, or key it in and press pound?"], None)
     assert {"greeting", "invalid_phone"} <= said
 
 
 def test_asked_for(wf) -> None:
     from appliance.qa.scoring import asked_for
 
-    assert asked_for(wf, "What's the best phone number to reach you?") == "phone"
-    assert asked_for(wf, "Sorry, that number doesn't look complete. Could you say the phone "
-                         "number again? Digit by digit.") == "phone"
+    heard = "What's the best phone number to reach you? You can also key it in, then press pound."
+    assert asked_for(wf, heard) == "phone"
+    assert asked_for(wf, "Sorry, that number doesn't look complete. Could you say it again "
+                         "digit by digit, or key it in and press pound?") == "phone"
     assert asked_for(wf, "I have John Carter, on 202 555 0143. Shall I pass the message on?") \
         == "confirm"
     assert asked_for(wf, "Thanks. Is there anything else I can help you with?") == "anything_else"

@@ -316,3 +316,34 @@ def test_provisional_transfer_status_is_ignored(code: int) -> None:
             h.close()
 
     run(go())
+
+
+def test_keypad_digits_become_one_turn_ended_by_pound() -> None:
+    async def go() -> None:
+        h = Harness([])
+        try:
+            await _greeted(h)
+            for d in "2125550123#":
+                h.session.on_dtmf(d)
+            await h.until(lambda: len(h.conv.turns) == 1)
+            assert h.conv.turns[0].dtmf == "2125550123"
+        finally:
+            h.close()
+
+    run(go())
+
+
+def test_a_pause_ends_a_keypad_entry() -> None:
+    async def go() -> None:
+        h = Harness([])
+        try:
+            await _greeted(h)
+            h.session.on_dtmf("0")
+            await asyncio.sleep(0.5)
+            assert h.conv.turns == []  # still collecting
+            await h.until(lambda: len(h.conv.turns) == 1, timeout=3.0)
+            assert h.conv.turns[0].dtmf == "0"
+        finally:
+            h.close()
+
+    run(go())
