@@ -30,6 +30,7 @@ from appliance.agent.replies import ReplyWriter, last_question, speak
 from appliance.agent.tools import ToolResult, Tools, idempotency_key
 from appliance.agent.types import AgentReply, CallerTurn, ToolCall
 from appliance.agent.workflow import EntityType, IntentSpec, WorkflowSpec
+from appliance.safelog import describe
 
 log = logging.getLogger(__name__)
 
@@ -374,8 +375,8 @@ class WorkflowConversation(EscalationPaths):
         self._calls.append(ToolCall(name, dict(args)))
         try:
             return self.tools.call(name, args, key)
-        except Exception:
-            log.warning("tool %s raised in call %s", name, self.call_id, exc_info=True)
+        except Exception as e:  # the message may hold caller data: log its type and place
+            log.warning("tool %s raised in call %s: %s", name, self.call_id, describe(e))
             return ToolResult(False, error="exception")
 
     def _today(self) -> date:

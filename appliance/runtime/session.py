@@ -22,6 +22,7 @@ from appliance.audio.resample import resample
 from appliance.runtime.clock import Clock
 from appliance.runtime.timings import TimingJournal, TurnTiming
 from appliance.runtime.workers import ModelWorker
+from appliance.safelog import describe
 from appliance.telephony.events import CallControl
 
 log = logging.getLogger(__name__)
@@ -141,8 +142,8 @@ class CallSession:
                 await self._respond(turn, meta)
         except asyncio.CancelledError:
             pass
-        except Exception:
-            log.exception("call %s: session failed; hanging up", self.call.call_id)
+        except Exception as e:  # no traceback text: messages may hold call data
+            log.error("call %s: session failed (%s); hanging up", self.call.call_id, describe(e))
             self.call.hangup()
 
     def on_ended(self, reason: str) -> None:

@@ -140,3 +140,13 @@ def test_routed_tools_prefers_configured_destinations() -> None:
     tools.call("helpdesk.create_ticket", {}, "k1")
     tools.call("calendar.book", {}, "k2")
     assert primary.calls == ["helpdesk.create_ticket"] and local.calls == ["calendar.book"]
+
+
+def test_safelog_describes_an_exception_without_its_message() -> None:
+    from appliance.safelog import describe
+
+    try:
+        raise ValueError("caller +15551234567 said something private")
+    except ValueError as e:
+        text = describe(e)
+    assert text.startswith("ValueError at test_core.py:") and "5551234567" not in text
