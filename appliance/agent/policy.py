@@ -243,8 +243,11 @@ class WorkflowConversation(EscalationPaths):
         spec = self._spec()
         assert self.pending is not None
         switch = u.intent if u.intent != self.intent else None
+        fields = {*spec.slots, *spec.optional}
+        answers_this_task = any(k in fields for k in u.entities)  # e.g. the message's reason
         if (
             switch
+            and not answers_this_task
             and self.pending not in u.entities
             and u.confidence >= 0.85
             and any(h.startswith("keyword ") for h in u.explanation)

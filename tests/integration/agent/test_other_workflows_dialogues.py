@@ -197,3 +197,13 @@ def test_a_lone_zero_is_the_escape_hatch_but_a_keyed_number_is_not(dialogue) -> 
     assert r.action == "listen"
     r = d.say(dtmf="0")
     assert r.action == "transfer" and r.reason == "dtmf_0"
+
+
+def test_a_slot_answer_naming_a_department_does_not_hijack_the_message(dialogue) -> None:
+    d = dialogue("reception")
+    d.say("I'd like to leave a message for doctor Patel")
+    d.say("this is John Smith")
+    r = d.say("it's about my test results")  # said while the phone question is open
+    assert r.action == "listen" and r.intent == "leave_message", r
+    r = d.say("my number is 212 555 0123")
+    assert r.action == "listen" and "212 555 0123" in r.say
