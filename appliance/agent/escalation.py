@@ -110,7 +110,8 @@ class EscalationPaths:
         return self._say("fallback_declined")
 
     def _on_offer_callback(self, u: Understanding) -> AgentReply:
-        if u.yes_no == "yes" or phrase_hit(u.text, _WANTS_MESSAGE):
+        gives_details = any(k in u.entities for k in ("name", "phone"))  # an implicit "yes"
+        if u.yes_no == "yes" or gives_details or phrase_hit(u.text, _WANTS_MESSAGE):
             assert self.wf.escalation.fallback_intent is not None
             return self._start(self.wf.escalation.fallback_intent, u)
         if u.yes_no == "no":

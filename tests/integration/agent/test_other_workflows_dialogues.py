@@ -207,3 +207,12 @@ def test_a_slot_answer_naming_a_department_does_not_hijack_the_message(dialogue)
     assert r.action == "listen" and r.intent == "leave_message", r
     r = d.say("my number is 212 555 0123")
     assert r.action == "listen" and "212 555 0123" in r.say
+
+
+def test_giving_a_name_after_a_failed_transfer_accepts_the_callback(dialogue) -> None:
+    d = dialogue("reception")
+    d.say("can I speak to a person please")
+    r = d.transfer_failed(486)
+    assert "call" in r.say and "back" in r.say
+    r = d.say("this is John Smith")  # no "yes": the details are the answer
+    assert r.intent == "leave_message" and "phone" in r.say.lower(), r
