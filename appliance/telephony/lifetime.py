@@ -28,8 +28,14 @@ def track(obj: T) -> T:
 
 
 def pin_survivors() -> int:
-    """Collect garbage, then pin every tracked object still alive; returns how many."""
-    gc.collect()
+    """Pin every tracked object still alive (even unreachable garbage); returns how many.
+
+    No ``gc.collect()`` here: finalizing unreachable pjsua2 proxies while the library is being
+    torn down segfaulted (seen once in CI-like runs). ``gc.freeze()`` moves every object that
+    exists now out of reach of the collector, so garbage pjsua2 objects are never finalized,
+    neither now nor after ``libDestroy`` — a bounded leak per stack instead of a crash.
+    """
+    gc.freeze()
     with _lock:
         alive = list(_tracked)
         for obj in alive:
