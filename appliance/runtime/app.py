@@ -135,7 +135,7 @@ class Appliance:
         self._loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             # not possible off the main thread (tests run the app in a thread)
-            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            with contextlib.suppress(RuntimeError, ValueError):
                 self._loop.add_signal_handler(sig, self._stop.set)
         check_sip_port(self.config)  # fail before spending seconds on model loading
         if self.components is None:

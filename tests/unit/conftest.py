@@ -1,4 +1,5 @@
-"""Fixtures: a real SQLite store in tmp_path, keys in a tmp credentials dir, a fixed clock."""
+"""Fixtures shared by the store and audit unit tests: a config with fresh keys, a store
+on an injected clock, one stored call."""
 
 from __future__ import annotations
 
