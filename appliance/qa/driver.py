@@ -16,7 +16,7 @@ import numpy as np
 
 from appliance.audio.frame import AudioFrame
 from appliance.qa.cases import Case
-from appliance.qa.script import AgentUtterance, CallerStep, ScriptResult, listen
+from appliance.qa.script import AgentUtterance, CallerStep, ScriptResult, listen, send_step
 from appliance.qa.variations import ANGRY_PREFIXES, ASK_HUMAN, Plan, apply_audio, phone_line
 from appliance.qa.voices import espeak, read_wav
 from appliance.telephony.caller import TestCaller
@@ -104,7 +104,7 @@ def place_call(
             tc.wait_for_speech(reply_timeout, after=0.0)
             time.sleep(0.8)
         result = ScriptResult(greeting=greeting)
-        result.replies.append(_send(tc, steps[0], reply_timeout, hold))
+        result.replies.append(send_step(tc, steps[0], reply_timeout, hold))
         rest = steps[1:]
     else:
         result = ScriptResult(greeting=listen(tc, 0.0, reply_timeout, hold))
@@ -113,11 +113,11 @@ def place_call(
     for step in rest:
         if tc.call is None or tc.call.ended.is_set():
             break
-        reply = _send(tc, step, reply_timeout, hold)
+        reply = send_step(tc, step, reply_timeout, hold)
         result.replies.append(reply)
         live = tc.call is not None and not tc.call.ended.is_set()
         if live and step.kind == "speech" and reply is not None and reask and reask(reply):
-            reply = _send(tc, step, reply_timeout, hold)
+            reply = send_step(tc, step, reply_timeout, hold)
             result.replies.append(reply)
     for _ in range(max_answers if respond else 0):
         if reply is None or tc.call is None or tc.call.ended.is_set():
@@ -132,7 +132,7 @@ def place_call(
             answer = respond(reply)
             if answer is None:
                 break
-        reply = _send(tc, answer, reply_timeout, hold)
+        reply = send_step(tc, answer, reply_timeout, hold)
         result.replies.append(reply)
     if tc.call is not None and tc.call.ended.is_set():
         result.ended_by, result.end_code = "agent", tc.call.end_code
@@ -155,15 +155,3 @@ def _merge(a: AgentUtterance, b: AgentUtterance) -> AgentUtterance:
     """One reply heard in two pieces (the agent paused between sentences)."""
     audio = AudioFrame(a.audio.pcm + b.audio.pcm, a.audio.sample_rate, a.audio.timestamp)
     return AgentUtterance(a.start, b.end, audio, a.latency)
-
-
-def _send(tc: TestCaller, step: CallerStep, reply_timeout: float, hold: float):  # noqa: ANN202
-    if step.kind == "speech" and step.audio is not None:
-        sent = tc.say(step.audio.pcm, step.audio.sample_rate)
-    elif step.kind == "dtmf":
-        tc.send_dtmf(step.digits)
-        sent = time.monotonic()
-    else:
-        time.sleep(step.seconds)
-        sent = time.monotonic()
-    return listen(tc, sent, reply_timeout, hold)

@@ -85,6 +85,21 @@ def listen(tc: TestCaller, since: float, wait_s: float, hold: float) -> AgentUtt
     return AgentUtterance(start, end, _slice(tc, start, end), latency)
 
 
+def send_step(
+    tc: TestCaller, step: CallerStep, reply_timeout: float, hold: float
+) -> AgentUtterance | None:
+    """Play one caller step, then listen for the agent's reply to it."""
+    if step.kind == "speech" and step.audio is not None:
+        sent = tc.say(step.audio.pcm, step.audio.sample_rate)
+    elif step.kind == "dtmf":
+        tc.send_dtmf(step.digits)
+        sent = time.monotonic()
+    else:
+        time.sleep(step.seconds)
+        sent = time.monotonic()
+    return listen(tc, sent, reply_timeout, hold)
+
+
 def run_script(
     tc: TestCaller,
     uri: str,
@@ -100,15 +115,7 @@ def run_script(
     for step in steps:
         if tc.call is None or tc.call.ended.is_set():
             break
-        if step.kind == "speech" and step.audio is not None:
-            sent = tc.say(step.audio.pcm, step.audio.sample_rate)
-        elif step.kind == "dtmf":
-            tc.send_dtmf(step.digits)
-            sent = time.monotonic()
-        else:
-            time.sleep(step.seconds)
-            sent = time.monotonic()
-        result.replies.append(listen(tc, sent, reply_timeout, hold))
+        result.replies.append(send_step(tc, step, reply_timeout, hold))
     if tc.call is not None and tc.call.ended.is_set():
         result.ended_by = "agent"
         result.end_code = tc.call.end_code

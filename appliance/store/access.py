@@ -99,6 +99,13 @@ def list_users(store: CallStore) -> list[dict]:
         return [{"name": n, "role": r, "added_by": b} for n, r, b in rows]
 
 
+_CALL_COLUMNS = (
+    "call_id", "direction", "workflow", "started_at", "ended_at", "end_reason", "outcome",
+    "legal_hold",
+)
+"""Metadata columns every call listing shows, in SELECT order."""
+
+
 class Vault:
     """All reads of call data, for one actor. Audit first, then decrypt."""
 
@@ -132,18 +139,7 @@ class Vault:
                 " FROM calls c ORDER BY c.started_at DESC LIMIT ?",
                 (limit,),
             ).fetchall()
-        keys = (
-            "call_id",
-            "direction",
-            "workflow",
-            "started_at",
-            "ended_at",
-            "end_reason",
-            "outcome",
-            "legal_hold",
-            "turns",
-            "audio_chunks",
-        )
+        keys = (*_CALL_COLUMNS, "turns", "audio_chunks")
         return [dict(zip(keys, r, strict=True)) for r in rows]
 
     def call(self, call_id: str) -> dict:
@@ -159,19 +155,7 @@ class Vault:
             raise UnknownCall(f"no call {call_id}")
         authorize(s, self.actor, "calls.show", {"call_id": call_id})
         s.audit.append(self.actor, "calls.show", {"call_id": call_id})
-        keys = (
-            "call_id",
-            "direction",
-            "workflow",
-            "started_at",
-            "ended_at",
-            "end_reason",
-            "outcome",
-            "legal_hold",
-            "hold_reason",
-            "turns",
-        )
-        return dict(zip(keys, row, strict=True))
+        return dict(zip((*_CALL_COLUMNS, "hold_reason", "turns"), row, strict=True))
 
     def remote(self, call_id: str) -> str:
         key = self._audit_then_key("calls.decrypt.remote", call_id, "metadata", ["remote"])
