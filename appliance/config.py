@@ -13,10 +13,11 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from appliance.agent.config import LlmConfig, WorkflowConfig
+from appliance.agent.config import LlmConfig, NluConfig, WorkflowConfig
 from appliance.integrations.config import IntegrationsConfig
 from appliance.runtime.outbound import OutboundConfig
 from appliance.runtime.rollout import RolloutConfig
+from appliance.runtime.shadow import ShadowConfig
 from appliance.speech.config import SttConfig, TtsConfig, VadConfig
 from appliance.store.config import StoreConfig
 from appliance.telephony.config import SipConfig
@@ -46,6 +47,10 @@ class ApplianceConfig(BaseModel):
     tts: TtsConfig = Field(default_factory=TtsConfig)
     llm: LlmConfig = Field(default_factory=LlmConfig)
     workflow: WorkflowConfig = Field(default_factory=WorkflowConfig)
+    nlu: NluConfig = Field(
+        default_factory=NluConfig,
+        description="intent understanding: sentence-embedding model or none",
+    )
     store: StoreConfig = Field(default_factory=StoreConfig)
     models: ModelsConfig = Field(default_factory=ModelsConfig)
     integrations: IntegrationsConfig = Field(default_factory=IntegrationsConfig)
@@ -53,6 +58,10 @@ class ApplianceConfig(BaseModel):
     rollout: RolloutConfig = Field(
         default_factory=RolloutConfig,
         description="share of calls / hours that go to the agent; the rest go to human_extension",
+    )
+    shadow: ShadowConfig = Field(
+        default_factory=ShadowConfig,
+        description="forked human-handled calls the agent listens to and proposes on, silently",
     )
 
     def data_path(self, p: str | Path) -> Path:

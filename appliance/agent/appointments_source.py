@@ -153,10 +153,12 @@ def _description_fields(text: str) -> dict[str, str]:
 class AppointmentTools:
     """The call's tools, bound to the appointment being confirmed.
 
-    ``calendar.cancel``/``calendar.reschedule`` get the appointment's ``reference`` (the CalDAV
-    tools need it; the embedded ones match by name and phone). ``calendar.confirm`` goes to
-    ``confirm`` when given (a calendar without a confirm action: the confirmation is recorded
-    durably by the caller of this class and ``ok`` only if that write succeeded).
+    ``calendar.cancel``/``calendar.reschedule``/``calendar.confirm`` get the appointment's
+    ``reference`` (the CalDAV tools need it; the embedded ones match by name and phone). When
+    ``confirm`` is given, the confirmation is recorded durably by the caller of this class and
+    ``ok`` only if that write succeeded; if a configured calendar also serves
+    ``calendar.confirm`` (``inner.serves``), the event is marked confirmed there first (queued
+    if the calendar is down), and a refusal (e.g. the event is gone) is the answer.
     """
 
     def __init__(
@@ -171,7 +173,16 @@ class AppointmentTools:
 
     def call(self, name: str, arguments: Mapping[str, str], idempotency_key: str) -> ToolResult:
         args = dict(arguments)
+        if self.appt.source != "local" and name in (
+            "calendar.cancel", "calendar.reschedule", "calendar.confirm"
+        ):
+            args.setdefault("reference", self.appt.ref)
         if name == "calendar.confirm" and self.confirm is not None:
+            serves = getattr(self.inner, "serves", None)
+            if serves is not None and serves(name):
+                res = self.inner.call(name, args, idempotency_key)
+                if not (res.ok or res.queued):
+                    return res
             try:
                 ok = self.confirm()
             except Exception:  # noqa: BLE001 - a failed write is a tool failure, not a crash
@@ -179,6 +190,4 @@ class AppointmentTools:
             a = self.appt.appointment
             data = {"appointment_date": a.date, "appointment_time": a.time}
             return ToolResult(True, data) if ok else ToolResult(False, error="tool_down")
-        if name in ("calendar.cancel", "calendar.reschedule") and self.appt.source != "local":
-            args.setdefault("reference", self.appt.ref)
         return self.inner.call(name, args, idempotency_key)

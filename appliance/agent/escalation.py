@@ -41,6 +41,7 @@ class State(StrEnum):
     offer_callback = "offer_callback"  # after a failed transfer
     tool_fallback = "tool_fallback"  # after a tool failure: transfer or message?
     offer_transfer = "offer_transfer"  # after not_found
+    check_emergency = "check_emergency"  # "Is this a medical emergency?" (a near miss)
     transferring = "transferring"
     closed = "closed"
 

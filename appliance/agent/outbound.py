@@ -18,7 +18,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from appliance.agent.config import WorkflowConfig
-from appliance.agent.nlu import Signal, understander_for
+from appliance.agent.nlu import Signal, Understander, understander_for
 from appliance.agent.nlu.signals import phrase_hit
 from appliance.agent.phrasing import Phraser
 from appliance.agent.policy import WorkflowConversation
@@ -68,6 +68,7 @@ class ConfirmationCall:
         phraser: Phraser | None = None,
         *,
         call_id: str | None = None,
+        understander: Understander | None = None,
     ) -> None:
         needed = ("outbound_greeting", "outbound_details")
         missing = [k for k in needed if k not in workflow.prompts]
@@ -78,7 +79,7 @@ class ConfirmationCall:
         self.appt = appointment
         self.call_id = call_id or uuid.uuid4().hex
         self.writer = ReplyWriter(workflow, config, phraser)
-        self.nlu = understander_for(workflow, config.phone_region)
+        self.nlu = understander or understander_for(workflow, config.phone_region)
         self.state = "verify"
         self.outcome: str | None = None
         self.question = ""
@@ -166,7 +167,8 @@ class ConfirmationCall:
 
     def _reschedule(self) -> AgentReply:
         wf, config, clock, tools, phraser = self._inner_args
-        inner = WorkflowConversation(wf, config, clock, tools, phraser, call_id=self.call_id)
+        inner = WorkflowConversation(wf, config, clock, tools, phraser, call_id=self.call_id,
+                                     understander=self.nlu)
         self.inner = inner
         self.state = "rescheduling"
         known = {"name": self.appt.name, "phone": self.appt.phone}

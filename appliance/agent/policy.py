@@ -5,8 +5,12 @@ Flow per request: understand → fill slots one question at a time → read crit
 "anything else?" → close. Escalation rules run before the flow on every turn: DTMF escape,
 emergencies, requests for a human, prompt injection, medical-advice requests, anger, repeated
 misunderstanding, repeated out-of-scope requests, tool and transfer failures. Silence is
-reprompted, then the call is closed politely. No LLM decides anything here; an optional
-phraser may only reword a reply (see :mod:`appliance.agent.phrasing`).
+reprompted, then the call is closed politely. A turn that only sounds like an emergency
+gets one direct question (:mod:`appliance.agent.emergency_check`). No LLM decides anything
+unchecked here: an optional phraser may only reword a reply (:mod:`appliance.agent.phrasing`),
+an optional fallback may only choose between the classifier's own candidates when it is
+unsure (:mod:`appliance.agent.fallback`), an optional summarizer may only shorten a ticket
+summary under a guard (:mod:`appliance.agent.summary`).
 """
 
 from __future__ import annotations
@@ -19,7 +23,9 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from appliance.agent.config import WorkflowConfig
-from appliance.agent.escalation import EscalationPaths, State
+from appliance.agent.emergency_check import EmergencyCheck
+from appliance.agent.escalation import State
+from appliance.agent.fallback import IntentFallback
 from appliance.agent.nlu import Signal, Understander, Understanding, understander_for
 from appliance.agent.nlu.choice import pick_offered
 from appliance.agent.nlu.dates import spoken_date, spoken_time
@@ -27,6 +33,8 @@ from appliance.agent.nlu.entities import redact
 from appliance.agent.nlu.signals import phrase_hit
 from appliance.agent.phrasing import Phraser
 from appliance.agent.replies import ReplyWriter, last_question, speak
+from appliance.agent.request_slots import with_request_slots
+from appliance.agent.summary import Summarizer
 from appliance.agent.tools import ToolResult, Tools, idempotency_key
 from appliance.agent.types import AgentReply, CallerTurn, ToolCall
 from appliance.agent.workflow import EntityType, IntentSpec, WorkflowSpec
@@ -41,12 +49,13 @@ EMERGENCY_MIN_CONFIDENCE = 0.8
 _CLOSING = ("bye", "goodbye", "good bye", "that's everything", "that's all", "nothing else")
 
 
-class WorkflowConversation(EscalationPaths):
+class WorkflowConversation(EmergencyCheck):
     """One call's dialogue (implements :class:`appliance.agent.types.Conversation`).
 
     ``clock`` returns an aware ``datetime``; relative dates resolve in ``config.timezone``.
-    ``call_id`` seeds tool idempotency keys (a UUID when omitted). Not thread-safe: the
-    runtime drives one conversation from one worker thread.
+    ``call_id`` seeds tool idempotency keys (a UUID when omitted). ``fallback`` and
+    ``summarizer`` are the optional, guarded LLM helpers. Not thread-safe: the runtime
+    drives one conversation from one worker thread (the policy/LLM worker).
     """
 
     def __init__(
@@ -59,6 +68,8 @@ class WorkflowConversation(EscalationPaths):
         *,
         call_id: str | None = None,
         understander: Understander | None = None,
+        fallback: IntentFallback | None = None,
+        summarizer: Summarizer | None = None,
     ) -> None:
         self.wf = workflow
         self.config = config
@@ -67,6 +78,8 @@ class WorkflowConversation(EscalationPaths):
         self.phraser = phraser
         self.call_id = call_id or uuid.uuid4().hex
         self.nlu = understander or understander_for(workflow, config.phone_region)
+        self.fallback = fallback
+        self.summarizer = summarizer or Summarizer(region=config.phone_region)
         self.writer = ReplyWriter(workflow, config, phraser)
         self._tz = ZoneInfo(config.timezone)
         self.state = State.idle
@@ -116,6 +129,8 @@ class WorkflowConversation(EscalationPaths):
             return self._refuse("refuse_medical_advice", "medical_advice")
         if Signal.anger in u.signals and esc.on_anger == "transfer":
             return self._transfer_human("caller_upset", prompt="escalate_anger")
+        if (check := self._near_miss_check(u, turn)) is not None:
+            return check
         reply = self._dispatch(u, turn)
         if Signal.anger in u.signals and reply.action == "listen":
             sorry = self._fmt(self._t("apologize_anger"))
@@ -132,12 +147,17 @@ class WorkflowConversation(EscalationPaths):
             State.offer_callback: self._on_offer_callback,
             State.tool_fallback: self._on_tool_fallback,
             State.offer_transfer: self._on_offer_transfer,
+            State.check_emergency: lambda u: self._on_check_emergency(u, turn),
         }.get(self.state, self._on_intent)
         return handler(u)
 
     def _on_intent(self, u: Understanding) -> AgentReply:
         if u.confidence < self.wf.rules.min_confidence or u.intent is None:
-            return self._misunderstood("clarify")
+            picked = self.fallback.apply(u) if self.fallback is not None else None
+            if picked is None:
+                return self._misunderstood("clarify")
+            u = picked  # the LLM chose between the classifier's candidates; entities unchanged
+        assert u.intent is not None
         spec = self.wf.intents[u.intent]
         self.misunderstandings = 0
         if spec.kind == "refuse":
@@ -154,7 +174,7 @@ class WorkflowConversation(EscalationPaths):
             self.intent, self.slots = u.intent, {}
             self.state = State.anything_else
             return self._reply(f"{spec.answer} {self._t('anything_else')}")
-        return self._start(u.intent, u)
+        return self._start(u.intent, with_request_slots(self.wf, spec, u))
 
     def _start(self, intent: str, u: Understanding | None) -> AgentReply:
         spec = self.wf.intents[intent]
@@ -324,8 +344,8 @@ class WorkflowConversation(EscalationPaths):
         args = {k: v for k, v in self.slots.items() if k in (*spec.slots, *spec.optional)}
         if "reason" in args:
             args["reason"] = redact(args["reason"])[:300]
-        if spec.tools == ["helpdesk.create_ticket"]:
-            args["summary"] = f"{args.get('category', 'other')}: {args.get('reason', '')}"[:200]
+        if (summary := self.summarizer.for_tools(spec.tools, args)) is not None:
+            args["summary"] = summary  # scrubbed; an LLM's only if its guard passed
         data: dict[str, object] = {}
         for tool in spec.tools:
             res = self._tool(tool, args)
@@ -374,7 +394,9 @@ class WorkflowConversation(EscalationPaths):
         )
 
     def _tool(self, name: str, args: dict[str, str]) -> ToolResult:
-        key = idempotency_key(self.call_id, name, args)
+        # the summary may be an LLM's wording: a retry must not make it a different request
+        key = idempotency_key(self.call_id, name, {k: v for k, v in args.items()
+                                                   if k != "summary"})
         self._calls.append(ToolCall(name, dict(args)))
         try:
             return self.tools.call(name, args, key)

@@ -80,6 +80,11 @@ class EntitySpec(_Strict):
     strict: bool = True
     max_words: int = Field(30, ge=1, le=200)
     title_case: bool = Field(False, description="text: speak/store as a proper name")
+    from_request: bool = Field(
+        False,
+        description="text: the utterance that starts an intent needing this slot may itself "
+        "be the value (\"my printer keeps jamming\"), when it says more than generic words",
+    )
 
     @model_validator(mode="after")
     def _check(self) -> EntitySpec:
@@ -87,6 +92,8 @@ class EntitySpec(_Strict):
             raise ValueError("a vocab entity needs 'values' (canonical value -> synonyms)")
         if self.type is not EntityType.vocab and (self.values or self.targets):
             raise ValueError("'values'/'targets' are only for vocab entities")
+        if self.from_request and self.type is not EntityType.text:
+            raise ValueError("'from_request' is only for text entities")
         unknown = set(self.targets) - set(self.values)
         if unknown:
             raise ValueError(f"targets for unknown values: {sorted(unknown)}")

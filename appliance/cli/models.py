@@ -53,6 +53,8 @@ def configured_models(config: ApplianceConfig) -> list[str]:
         names.append(config.tts.voice)
     if config.llm.enabled and config.llm.model_path is None:
         names.append(config.llm.model)
+    if config.nlu.embeddings and config.nlu.embedding_model_path is None:
+        names.append(config.nlu.embedding_model)
     return names
 
 

@@ -1,4 +1,5 @@
-"""`appliance qa run|import|shadow`: scorecards over real test calls, case import, shadow mode."""
+"""`appliance qa run|import|shadow|shadow-label|shadow-report`: scorecards over real test calls,
+case import, shadow mode (WAV replay, and live forked calls labelled and compared)."""
 
 from __future__ import annotations
 
@@ -32,6 +33,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     r.add_argument("--no-transcribe", action="store_true",
                    help="skip transcribing what the caller heard")
     r.add_argument("--keep", action="store_true", help="keep the started appliance's data dir")
+    r.add_argument("--concurrency", type=int, default=None, metavar="N",
+                   help="calls in flight at once (default 3; 1: one at a time; capped at the "
+                   "appliance's [sip] max_calls; calls with an injected fault run alone)")
     r.set_defaults(func=run)
 
     i = qsub.add_parser("import", help="turn an anonymized historical call (WAV) into a case")
@@ -52,6 +56,23 @@ def register(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--out", type=Path, default=Path("qa-report"))
     s.set_defaults(func=run_shadow)
 
+    from appliance.cli._common import add_config_arg
+    from appliance.store.cli_support import guarded
+
+    sl = qsub.add_parser("shadow-label", help="attach what the human did to a live shadow call")
+    sl.add_argument("call_id", help="the shadow call's id (`appliance calls list`)")
+    sl.add_argument("outcome", help="outcome=transfer (or just: transfer, callback, message, "
+                    "hangup, none, an intent or a tool name)")
+    add_config_arg(sl)
+    sl.set_defaults(func=guarded(run_shadow_label))
+
+    sr = qsub.add_parser("shadow-report",
+                         help="compare live shadow proposals with what the humans did")
+    add_config_arg(sr)
+    sr.add_argument("--since", default="7d", help="YYYY-MM-DD or Nd (default 7d)")
+    sr.add_argument("--out", type=Path, default=Path("shadow-report"), help="report directory")
+    sr.set_defaults(func=guarded(run_shadow_report))
+
 
 def parse_thresholds(items: list[str]) -> dict[str, float]:
     from appliance.qa.scoring import DIMENSIONS
@@ -69,9 +90,12 @@ def run(args: argparse.Namespace) -> int:
     from appliance.qa.cases import SuiteError, load_suite
     from appliance.qa.reports import averages, check_thresholds, write_reports
     from appliance.qa.runner import Target, run_suite
+    from appliance.qa.schedule import DEFAULT_CONCURRENCY, check_concurrency
     from appliance.qa.variations import check_names
 
     try:
+        concurrency = check_concurrency(
+            DEFAULT_CONCURRENCY if args.concurrency is None else args.concurrency)
         thresholds = parse_thresholds(args.fail_under)
         suite = load_suite(args.suite)
         if args.variations is not None:
@@ -97,7 +121,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"note: {skipped} case(s) with an injected tool failure skipped: faults need the "
               "appliance started by `qa run` (wired to its fault server)", file=sys.stderr)
     data_dir = Path(tempfile.mkdtemp(prefix="qa-run-"))
-    print(f"{len(cases)} call(s) for workflow {suite.workflow}", file=sys.stderr)
+    print(f"{len(cases)} call(s) for workflow {suite.workflow}, up to {concurrency} at a time",
+          file=sys.stderr)
     t0 = time.monotonic()
     args.out.mkdir(parents=True, exist_ok=True)
     partial = args.out / f"qa-{suite.workflow}.partial.jsonl"  # survives an interrupted run
@@ -109,7 +134,8 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         cards = run_suite(suite, args.suite.parent, cases, data_dir, target,
-                          transcribe=not args.no_transcribe, on_card=keep)
+                          transcribe=not args.no_transcribe, on_card=keep,
+                          concurrency=concurrency)
     finally:
         if not args.keep:
             import shutil
@@ -117,7 +143,8 @@ def run(args: argparse.Namespace) -> int:
             shutil.rmtree(data_dir, ignore_errors=True)
     elapsed = time.monotonic() - t0
     meta = {"suite": str(args.suite), "duration_s": round(elapsed, 1),
-            "target": args.target or "own", "thresholds": thresholds}
+            "target": args.target or "own", "thresholds": thresholds,
+            "concurrency": concurrency}
     paths = write_reports(args.out, cards, suite.workflow, meta)
     avg = averages(cards)
     print(f"{len(cards)} calls in {elapsed / 60:.1f} min; averages: "
@@ -159,5 +186,45 @@ def run_shadow(args: argparse.Namespace) -> int:
     agree = [r for r in results if r.agrees is not None]
     if agree:
         print(f"agreement with humans: {sum(r.agrees for r in agree)}/{len(agree)}")
+    print(f"report: {path}")
+    return 0
+
+
+def run_shadow_label(args: argparse.Namespace) -> int:
+    from appliance.store.cli_support import open_store
+    from appliance.store.shadow import label
+
+    outcome = args.outcome.split("=", 1)[1] if args.outcome.startswith("outcome=") \
+        else args.outcome
+    store, actor = open_store(args)
+    with store:
+        try:
+            previous = label(store, actor, args.call_id, outcome.strip().lower())
+        except ValueError as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 2
+    print(f"{args.call_id}: human outcome {outcome}" + (f" (was {previous})" if previous else ""))
+    return 0
+
+
+def run_shadow_report(args: argparse.Namespace) -> int:
+    from appliance.cli.report import parse_since
+    from appliance.qa.shadow import from_record, write_shadow_report
+    from appliance.store.cli_support import open_store
+    from appliance.store.shadow import proposals
+
+    try:
+        since = parse_since(args.since)
+    except ValueError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    store, actor = open_store(args)
+    with store:
+        found, missing = proposals(store, actor, since, time.time() + 1)
+    results = [from_record(cid, rec, reason) for cid, rec, reason in found]
+    path = write_shadow_report(args.out, results, reviewer=actor)
+    known = [r for r in results if r.agrees is not None]
+    print(f"{len(results)} shadow call(s)" + (f", {missing} without a proposal" if missing else "")
+          + f"; agreement with humans {sum(bool(r.agrees) for r in known)}/{len(known)} labelled")
     print(f"report: {path}")
     return 0

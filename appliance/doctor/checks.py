@@ -60,9 +60,21 @@ def _operator_path(check: str, path: Path, want_dir: bool, companion: str = "") 
     return CheckResult(check, True, f"{path} present (operator-supplied, not checksummed)")
 
 
+_ENCODER_FILES = ("config.json", "tokenizer.json", "model.safetensors", "1_Pooling/config.json")
+
+
+def _encoder_dir(check: str, path: Path) -> CheckResult:
+    missing = [f for f in _ENCODER_FILES if not (path / f).is_file()]
+    if missing:
+        return CheckResult(check, False, f"{path} is not a sentence-transformers model dir "
+                                         f"(missing {', '.join(missing)})")
+    return CheckResult(check, True, f"{path} present (operator-supplied, not checksummed)")
+
+
 @register_check
 def check_models(ctx: DoctorContext) -> list[CheckResult]:
-    """The configured STT, TTS and (if enabled) LLM models are present and verified."""
+    """The configured STT, TTS, (if enabled) LLM and sentence-embedding models are present
+    and verified. Without the embedding model calls still run, on TF-IDF and keywords only."""
     cfg = ctx.config
     out: list[CheckResult] = []
     ggml = cfg.stt.engine == "whisper.cpp"
@@ -88,6 +100,13 @@ def check_models(ctx: DoctorContext) -> list[CheckResult]:
             out.append(CheckResult("model llm", False, str(e)))
     else:
         out.append(_registry_model(ctx, "model llm", cfg.llm.model, "llm-gguf"))
+    if not cfg.nlu.embeddings:
+        out.append(CheckResult("model embedding", True, "disabled"))
+    elif cfg.nlu.embedding_model_path is not None:
+        out.append(_encoder_dir("model embedding", cfg.nlu.embedding_model_path))
+    else:
+        out.append(_registry_model(ctx, "model embedding", cfg.nlu.embedding_model,
+                                   "text-embedding"))
     return out
 
 

@@ -11,5 +11,7 @@ Public API (the runtime's side):
 - :class:`~appliance.integrations.handoff.Handoff` - callback / handoff ticket / escalation.
 
 Everything outbound passes :mod:`~appliance.integrations.dispatch` (allow-list, audit of field
-names, circuit breaker, token bucket) and the SQLite outbox (:mod:`.outbox`, :mod:`.worker`).
+names, circuit breaker, token bucket) and the SQLite outbox (:mod:`.outbox`, :mod:`.worker`),
+where queued payloads are sealed with the store's KEK. Destinations without idempotency (chat,
+mail) are never re-sent after an ambiguous failure (``unconfirmed``; ``fields.IDEMPOTENCY``).
 """

@@ -2,7 +2,10 @@
 
 A client turns one *minimized* canonical payload into the vendor's documented API calls. It
 must be idempotent per ``Request.key`` (vendor idempotency/external-id, or check-before-create
-when ``attempt > 1``), raise only :mod:`~appliance.integrations.errors`, and use ``timeout``.
+when ``attempt > 1``) unless its kind is listed as not idempotent in
+:data:`~appliance.integrations.fields.IDEMPOTENCY` (chat, mail), raise only
+:mod:`~appliance.integrations.errors` (``MaybeDelivered`` once a request may have arrived), and
+use ``timeout``.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 from appliance.integrations.errors import PermanentError
+from appliance.integrations.fields import idempotent
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +35,11 @@ class Client(abc.ABC):
 
     def __init__(self, name: str) -> None:
         self.name = name
+
+    @property
+    def idempotent(self) -> bool:
+        """May a request be re-sent after an ambiguous failure (see ``fields.IDEMPOTENCY``)?"""
+        return idempotent(self.kind)
 
     @abc.abstractmethod
     def deliver(self, req: Request) -> dict[str, Any]:
@@ -80,3 +89,16 @@ _LABELS = (
 def render_lines(payload: Mapping[str, Any]) -> list[str]:
     """Human-readable lines of the canonical fields present (already minimized)."""
     return [f"{label}: {payload[name]}" for name, label in _LABELS if payload.get(name)]
+
+
+def parse_lines(text: str) -> dict[str, list[str]]:
+    """The inverse of :func:`render_lines` on a record this appliance wrote: canonical field
+    name -> values of the lines carrying its label (free text in between is ignored)."""
+    by_label = {label.casefold(): name for name, label in _LABELS}
+    out: dict[str, list[str]] = {}
+    for line in text.splitlines():
+        label, sep, value = line.partition(":")
+        name = by_label.get(label.strip().casefold())
+        if sep and name and value.strip():
+            out.setdefault(name, []).append(value.strip())
+    return out

@@ -2,7 +2,9 @@
 
 The only place that reads credential files and the wall clock (``clock`` defaults to
 ``time.time``; tests inject their own). Credentials are read once at build time; a missing one
-raises ``ConfigError`` naming the file, never its content.
+raises ``ConfigError`` naming the file, never its content. The outbox seals payloads with the
+store's KEK: a missing or wrong key file raises ``KeyMaterialError`` here, before anything is
+written, so nothing queued can be lost or left unreadable.
 """
 
 from __future__ import annotations
@@ -19,9 +21,10 @@ from appliance.integrations.base import Client
 from appliance.integrations.config import IntegrationsConfig
 from appliance.integrations.dispatch import Audit, Dispatcher, Route
 from appliance.integrations.fields import DEFAULT_RATE, FIELDS, allowed_fields
-from appliance.integrations.outbox import Outbox
+from appliance.integrations.outbox import RECORD_CLASS, Outbox
 from appliance.integrations.tools import IntegrationTools
 from appliance.integrations.worker import OutboxWorker
+from appliance.store.sealed import PayloadSealer
 
 Secret = Callable[[str], str]
 
@@ -123,7 +126,8 @@ def build_integrations(
     """Everything the runtime needs; call ``.start()`` to run the worker thread."""
     icfg = icfg or integrations_config(config)
     secret = secret or (lambda name: read_credential(config, name).decode().strip())
-    outbox = Outbox(outbox_path(config), getattr(config.store, "synchronous", "FULL"))
+    sealer = PayloadSealer.from_config(config, RECORD_CLASS)
+    outbox = Outbox(outbox_path(config), getattr(config.store, "synchronous", "FULL"), sealer)
     dispatcher = Dispatcher(
         outbox, make_routes(icfg, secret), icfg.retry, icfg.breaker, audit, rng, icfg.phone_region
     )

@@ -4,7 +4,12 @@ Availability = working-hour slots minus events found by a time-range search. A b
 VEVENT whose UID (and so its resource name) is derived from the idempotency key and written
 with ``If-None-Match: *``: a retry finds its own event instead of double-booking. A booking
 whose slot was taken meanwhile fails permanently (``slot_unavailable``). Cancel deletes by UID
-(already gone = done); reschedule rewrites DTSTART/DTEND of the same UID.
+(already gone = done); reschedule rewrites DTSTART/DTEND of the same UID; confirm sets the
+event's ``STATUS:CONFIRMED`` (RFC 5545; already confirmed = done, a missing or cancelled event
+fails permanently with ``booking_not_found``/``booking_cancelled``). Without a booking id,
+confirm finds the caller's next appointment the way the booking tool wrote it (SUMMARY
+``Appointment: <name>``, DESCRIPTION line ``caller_number: <E.164>``); the match is made here,
+nothing but a time range goes into the query.
 """
 
 from __future__ import annotations
@@ -22,10 +27,18 @@ from caldav.lib import error as dav_error
 from appliance.integrations.base import Client, Request, origin
 from appliance.integrations.config import CalDavDestination
 from appliance.integrations.errors import PermanentError, TransientError
-from appliance.integrations.fields import AVAILABILITY, BOOK, CALLBACK_SLOT, CANCEL, RESCHEDULE
+from appliance.integrations.fields import (
+    AVAILABILITY,
+    BOOK,
+    CALLBACK_SLOT,
+    CANCEL,
+    CONFIRM,
+    RESCHEDULE,
+)
 
 log = logging.getLogger(__name__)
 PRODID = "-//voice-appliance//integrations//EN"
+LOOKAHEAD_DAYS = 120  # how far ahead confirm looks for the caller's next appointment
 
 
 def booking_uid(key: str) -> str:
@@ -208,7 +221,50 @@ class CalDavClient(Client):
         self._call("put", req, ev.save)
         return {"booking_id": uid, "start": start.isoformat()}
 
+    def _next_of_caller(self, req: Request) -> str:
+        """UID of the caller's next appointment (name and number as booked), or ""."""
+        name = _norm(req.payload.get("caller_name"))
+        number = str(req.payload.get("caller_number") or "")
+        if not (name and number):
+            return ""
+        start = datetime.fromtimestamp(req.now, UTC)
+        events = self._call("search", req, self._cal.search, start=start,
+                            end=start + timedelta(days=LOOKAHEAD_DAYS), event=True)
+        found: list[tuple[datetime, str]] = []
+        for ev in events:
+            comp = ev.get_icalendar_component()
+            label, _, who = str(comp.get("summary", "")).partition(":")
+            lines = dict(
+                (k.strip().lower(), v.strip()) for k, _, v in (
+                    line.partition(":") for line in str(comp.get("description", "")).splitlines())
+            )
+            if (label.strip().lower() == "appointment" and _norm(who) == name
+                    and lines.get("caller_number") == number
+                    and str(comp.get("status", "")).upper() != "CANCELLED"):
+                found.append((_as_dt(comp.decoded("dtstart"), self.tz), str(comp.get("uid"))))
+        return min(found)[1] if found else ""
+
+    def _confirm(self, req: Request) -> dict[str, Any]:
+        uid = str(req.payload.get("booking_id") or "") or self._next_of_caller(req)
+        ev = self._find(uid, req) if uid else None
+        if ev is None:
+            raise PermanentError("booking_not_found")
+        comp = ev.get_icalendar_component()
+        status = str(comp.get("status", "")).upper()
+        if status == "CANCELLED":
+            raise PermanentError("booking_cancelled")
+        out = {"booking_id": uid, "start": _as_dt(comp.decoded("dtstart"), self.tz).isoformat(),
+               "confirmed": True, "already": status == "CONFIRMED"}
+        if status != "CONFIRMED":
+            with ev.edit_icalendar_component() as editable:
+                editable.pop("status", None)
+                editable.add("status", "CONFIRMED")
+            self._call("put", req, ev.save)
+        return out
+
     def deliver(self, req: Request) -> dict[str, Any]:
+        if req.action == CONFIRM:
+            return self._confirm(req)
         if req.action in (BOOK, CALLBACK_SLOT):
             return self._book(req)
         if req.action == CANCEL:
@@ -216,6 +272,10 @@ class CalDavClient(Client):
         if req.action == RESCHEDULE:
             return self._reschedule(req)
         raise PermanentError(f"caldav does not support {req.action}")
+
+
+def _norm(name: Any) -> str:
+    return " ".join(str(name or "").split()).casefold()
 
 
 def _status_of(e: Exception) -> int | None:

@@ -1,12 +1,14 @@
 """Slack and Microsoft Teams incoming webhooks for escalations.
 
 The webhook URL *is* the secret: it comes from a credential file and never appears in logs,
-the inventory (origin only) or errors. Neither vendor offers idempotency keys: delivery is
-at-least-once (a retry after a lost 200 can repost); the message carries the reference so a
-human can spot a repeat. Slack: JSON ``text`` + ``blocks``; errors 400 ``invalid_payload``,
-403 ``action_prohibited``, 404 ``no_service``, 410 ``channel_is_archived``; 429 + Retry-After
-(about one message per second). Teams (Workflows/connector webhook): Adaptive Card message;
-200 or 202 on success.
+the inventory (origin only) or errors. Neither vendor offers idempotency keys, so delivery is
+at most once when in doubt: a failure before the post was sent (refused, DNS, TLS) or a 429/5xx
+answer is retried, but a post sent in full whose answer was lost (timeout, reset) raises
+``MaybeDelivered`` and the outbox parks it as ``unconfirmed`` rather than risk a second post.
+The message carries the call reference so a human can match it. Slack: JSON ``text`` +
+``blocks``; errors 400 ``invalid_payload``, 403 ``action_prohibited``, 404 ``no_service``,
+410 ``channel_is_archived``; 429 + Retry-After (about one message per second). Teams
+(Workflows/connector webhook): Adaptive Card message; 200 or 202 on success.
 """
 
 from __future__ import annotations

@@ -1,10 +1,14 @@
 """The guarded path every outbound byte takes: allow-list, audit, breaker, rate limit, outbox.
 
-``submit`` minimizes a canonical record with the destination's allow-list and stores it in the
-outbox; ``attempt`` makes one delivery try (re-minimizing, auditing the field *names*, honouring
-the circuit breaker and token bucket) and records the outcome: delivered, rescheduled with
-full-jitter exponential backoff (or the vendor's Retry-After), or dead-lettered. ``read`` runs
-a synchronous read (availability, lookup) through the same guards, without the outbox.
+``submit`` minimizes a canonical record with the destination's allow-list and stores it (sealed)
+in the outbox; ``attempt`` makes one delivery try: it audits the field *names* first, then
+decrypts the payload (the outbox's only decryption), re-minimizes it to the audited names,
+honours the circuit breaker and token bucket, and records the outcome: delivered, rescheduled
+with full-jitter exponential backoff (or the vendor's Retry-After), dead-lettered, or
+``unconfirmed``. The last is for destinations without idempotency (chat, mail,
+``fields.IDEMPOTENCY``) when the request may have arrived (``MaybeDelivered``, or an in-flight
+entry found after a crash): never re-sent automatically, so never posted twice. ``read`` runs
+a synchronous read (availability, lookup, ticket status) through the same guards, no outbox.
 """
 
 from __future__ import annotations
@@ -20,14 +24,16 @@ from appliance.integrations.breaker import BreakerState, CircuitBreaker
 from appliance.integrations.config import BreakerPolicy, RateLimit, RetryPolicy
 from appliance.integrations.errors import (
     DeliveryError,
+    MaybeDelivered,
     PermanentError,
     RateLimited,
     TransientError,
     Unavailable,
 )
-from appliance.integrations.outbox import Entry, Outbox
+from appliance.integrations.outbox import INTERRUPTED, Entry, Outbox, State
 from appliance.integrations.pii import minimize
 from appliance.integrations.ratelimit import RateLimiter
+from appliance.store.errors import StoreError
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +49,7 @@ def backoff_delay(attempt: int, policy: RetryPolicy, rng: random.Random) -> floa
 
 @dataclass(frozen=True, slots=True)
 class Outcome:
-    status: Literal["delivered", "queued", "dead", "deferred", "busy"]
+    status: Literal["delivered", "queued", "dead", "unconfirmed", "deferred", "busy"]
     entry_id: int
     result: dict[str, Any] = field(default_factory=dict)
     error: str | None = None
@@ -123,32 +129,50 @@ class Dispatcher:
         entry = self.outbox.get(entry_id)
         if entry is None:
             raise KeyError(entry_id)
-        if entry.state.value in ("delivered", "dead"):
-            status = "delivered" if entry.state.value == "delivered" else "dead"
-            return Outcome(status, entry.id, entry.result or {}, entry.last_error)
+        if entry.state in (State.DELIVERED, State.DEAD, State.UNCONFIRMED):
+            return Outcome(entry.state.value, entry.id, entry.result or {}, entry.last_error)
         route = self.routes.get(entry.destination)
         if route is None:
             self.outbox.mark_dead(entry.id, "destination not configured", now)
             return Outcome("dead", entry.id, error="destination not configured")
+        resend_ok = route.client.idempotent
+        if not resend_ok and entry.state is State.IN_FLIGHT:
+            # its worker died (or stalled) mid-send: it may have arrived, so don't send again
+            if self.outbox.mark_interrupted(entry.id, now):
+                log.warning("outbox %s to %s: %s", entry.id, entry.destination, INTERRUPTED)
+                return Outcome("unconfirmed", entry.id, error=INTERRUPTED)
+            return Outcome("busy", entry.id)
         breaker = self.breakers[entry.destination]
         if not breaker.allow(now):
             return Outcome("deferred", entry.id, error="circuit open")
         if self.limiter.acquire(entry.destination, now) > 0:
             breaker.release()
             return Outcome("deferred", entry.id, error="rate limited")
-        claimed = self.outbox.claim(entry.id, now, self.retry.lease_s, now_ok=first)
+        claimed = self.outbox.claim(entry.id, now, self.retry.lease_s, now_ok=first,
+                                    reclaim=resend_ok)
         if claimed is None:
             breaker.release()
             return Outcome("busy", entry.id)
-        payload = minimize(claimed.payload, route.allow.get(claimed.action, ()), self.region)
+        allow = route.allow.get(claimed.action, frozenset())
+        names = sorted(set(claimed.fields) & allow)
         try:
-            self._audit(route, claimed, payload)
-        except Exception:  # noqa: BLE001 - nothing leaves without its audit record
+            self._audit(route, claimed, names)
+        except Exception:  # noqa: BLE001 - nothing is decrypted or sent without its audit record
             log.exception("outbox %s: audit failed; not sent", entry.id)
             breaker.release()
             self.outbox.reschedule(entry.id, now + self.retry.base_delay_s, "audit unavailable",
                                    now, uncount=True)
             return Outcome("queued", entry.id, error="audit unavailable")
+        try:
+            stored = self.outbox.open_payload(claimed)
+        except StoreError as e:  # wrong key, tampered row, shredded key: kept for an operator
+            breaker.release()
+            msg = f"payload cannot be decrypted ({type(e).__name__})"
+            log.error("outbox %s to %s: %s", entry.id, entry.destination, msg)
+            self.outbox.mark_dead(entry.id, msg, now)
+            return Outcome("dead", entry.id, error=msg)
+        minimized = minimize(stored, allow, self.region)
+        payload = {k: v for k, v in minimized.items() if k in names}  # exactly what was audited
         req = Request(
             action=claimed.action,
             payload=payload,
@@ -170,22 +194,34 @@ class Dispatcher:
             self.outbox.mark_dead(entry.id, str(e), now)
             log.warning("outbox %s to %s dead: %s", entry.id, entry.destination, e)
             return Outcome("dead", entry.id, error=str(e))
+        except MaybeDelivered as e:
+            breaker.record_failure(now)
+            if resend_ok:
+                return self._later(claimed, str(e), now)
+            self.outbox.mark_unconfirmed(entry.id, str(e), now)
+            log.warning("outbox %s to %s unconfirmed (not re-sent): %s", entry.id,
+                        entry.destination, e)
+            return Outcome("unconfirmed", entry.id, error=str(e))
         except Exception as e:  # noqa: BLE001 - TransientError, or a client bug
             if not isinstance(e, DeliveryError):
                 log.exception("outbox %s: unexpected client error", entry.id)
             breaker.record_failure(now)
             msg = str(e) if isinstance(e, DeliveryError) else f"client error: {type(e).__name__}"
-            if claimed.attempts >= self.retry.max_attempts:
-                self.outbox.mark_dead(entry.id, msg, now)
-                return Outcome("dead", entry.id, error=msg)
-            delay = backoff_delay(claimed.attempts, self.retry, self.rng)
-            self.outbox.reschedule(entry.id, now + delay, msg, now)
-            return Outcome("queued", entry.id, error=msg)
+            return self._later(claimed, msg, now)
         breaker.record_success()
         self.outbox.mark_delivered(entry.id, result, now)
         return Outcome("delivered", entry.id, result)
 
-    def _audit(self, route: Route, entry: Entry, payload: Mapping[str, Any]) -> None:
+    def _later(self, entry: Entry, msg: str, now: float) -> Outcome:
+        """Retry with backoff, or dead-letter once the attempts are spent."""
+        if entry.attempts >= self.retry.max_attempts:
+            self.outbox.mark_dead(entry.id, msg, now)
+            return Outcome("dead", entry.id, error=msg)
+        delay = backoff_delay(entry.attempts, self.retry, self.rng)
+        self.outbox.reschedule(entry.id, now + delay, msg, now)
+        return Outcome("queued", entry.id, error=msg)
+
+    def _audit(self, route: Route, entry: Entry, names: list[str]) -> None:
         self.audit(
             AUDIT_ACTOR,
             "outbound",
@@ -194,7 +230,7 @@ class Dispatcher:
                 "kind": route.client.kind,
                 "endpoint": route.client.endpoint(),
                 "action": entry.action,
-                "fields": sorted(payload),
+                "fields": names,
                 "outbox_id": entry.id,
                 "attempt": entry.attempts,
             },

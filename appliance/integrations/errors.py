@@ -3,6 +3,12 @@
 ``TransientError`` is retried with backoff and counts toward the circuit breaker;
 ``RateLimited`` is retried after ``retry_after`` and does not count as an attempt;
 ``PermanentError`` (bad request, auth, conflict) dead-letters at once: retrying can't help.
+
+A transient failure is either *definitely not delivered* (connection refused, DNS or TLS failure
+before the request was sent, a 429/5xx answer) or :class:`MaybeDelivered` (the request was sent
+in full, then the response was lost: timeout, reset, a gateway timeout, an SMTP reply lost after
+the message body). Idempotent destinations retry both; the others retry only the first kind and
+park an ambiguous entry as ``unconfirmed`` for an operator, so nothing is posted twice.
 """
 
 from __future__ import annotations
@@ -20,6 +26,10 @@ class DeliveryError(Exception):
 
 class TransientError(DeliveryError):
     """Timeout, connection failure, 5xx, 408: try again later."""
+
+
+class MaybeDelivered(TransientError):
+    """The request left in full but no answer came back: the destination may have acted on it."""
 
 
 class RateLimited(DeliveryError):

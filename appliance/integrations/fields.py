@@ -16,13 +16,15 @@ BOOK = "calendar.book"
 CALLBACK_SLOT = "calendar.callback"
 CANCEL = "calendar.cancel"
 RESCHEDULE = "calendar.reschedule"
+CONFIRM = "calendar.confirm"
 AVAILABILITY = "calendar.availability"
 TICKET = "ticket.create"
+TICKET_STATUS = "ticket.status"
 CRM_LOG = "crm.log_call"
 CRM_LOOKUP = "crm.lookup"
 ESCALATE = "alert.escalate"
 
-READ_ACTIONS = frozenset({AVAILABILITY, CRM_LOOKUP})
+READ_ACTIONS = frozenset({AVAILABILITY, CRM_LOOKUP, TICKET_STATUS})
 
 _CAL_ENTRY = frozenset({"start", "end", "reason", "caller_name", "caller_number", "call_ref"})
 _TICKET = frozenset(
@@ -31,6 +33,7 @@ _TICKET = frozenset(
         "caller_name", "caller_number", "callback_time",
     }
 )
+_STATUS = frozenset({"ticket_id"})  # only the number goes out; ownership is checked on the box
 _ALERT = frozenset({"reason", "summary", "priority", "call_ref", "caller_name", "caller_number"})
 _CRM = {
     CRM_LOOKUP: frozenset({"caller_number"}),
@@ -44,9 +47,11 @@ FIELDS: Mapping[str, Mapping[str, frozenset[str]]] = {
         CALLBACK_SLOT: _CAL_ENTRY,
         CANCEL: frozenset({"booking_id", "call_ref"}),
         RESCHEDULE: frozenset({"booking_id", "start", "end", "call_ref"}),
+        # name and number only to find the caller's next appointment when no id is known
+        CONFIRM: frozenset({"booking_id", "call_ref", "caller_name", "caller_number"}),
     },
-    "zendesk": {TICKET: _TICKET},
-    "freshdesk": {TICKET: _TICKET},
+    "zendesk": {TICKET: _TICKET, TICKET_STATUS: _STATUS},
+    "freshdesk": {TICKET: _TICKET, TICKET_STATUS: _STATUS},
     "salesforce": _CRM,
     "hubspot": _CRM,
     "slack": {ESCALATE: _ALERT},
@@ -81,6 +86,38 @@ DEFAULT_RATE: Mapping[str, RateLimit] = {
     "smtp": RateLimit(rate_per_s=1.0, burst=5),
     "webhook": RateLimit(rate_per_s=5.0, burst=10),
 }
+
+
+# Delivery guarantee per kind: how a retry is made harmless, or None when the vendor offers no
+# way (the outbox then never re-sends after an ambiguous failure: at most once, `unconfirmed`).
+IDEMPOTENCY: Mapping[str, str | None] = {
+    "caldav": "deterministic event UID (If-None-Match: *); cancel/reschedule/confirm by UID",
+    "zendesk": "Idempotency-Key header + external_id lookup before a retry",
+    "freshdesk": "reference custom field, searched before a retry (check-before-create)",
+    "salesforce": "upsert on an external-id field",
+    "hubspot": "search by reference before create",
+    "slack": None,
+    "teams": None,
+    "smtp": None,  # the Message-ID is deterministic, but SMTP has no de-duplication
+    "webhook": "Idempotency-Key header (receivers must de-duplicate)",
+}
+
+
+def idempotent(kind: str) -> bool:
+    """Whether a request of this kind may be re-sent after an ambiguous failure."""
+    return IDEMPOTENCY[kind] is not None
+
+
+def guarantee(kind: str) -> dict[str, str]:
+    """The delivery guarantee the inventory states (and the dispatcher enforces)."""
+    how = IDEMPOTENCY[kind]
+    if how is not None:
+        return {"guarantee": "idempotent-retry", "mechanism": how}
+    return {
+        "guarantee": "at-most-once-on-ambiguity",
+        "mechanism": "no vendor idempotency: after a lost response the entry is 'unconfirmed',"
+        " never re-sent automatically; `appliance outbox retry ID` re-sends deliberately",
+    }
 
 
 def all_fields(kind: str) -> frozenset[str]:

@@ -8,6 +8,13 @@ Auth: HTTP Basic ``{email}/token:{api_token}``.
 Freshdesk (``POST /api/v2/tickets``) has no idempotency keys: the key goes in a custom text
 field and a retry first searches ``GET /api/v2/search/tickets?query="cf_x:'key'"``.
 Auth: HTTP Basic ``{api_key}:X``. Requester is the site mailbox, not the caller.
+
+Ticket status (a read): Zendesk ``GET /api/v2/tickets/{id}`` (``ticket.status``: new, open,
+pending, hold, solved, closed; ``updated_at``; ``description`` = the first comment), Freshdesk
+``GET /api/v2/tickets/{id}`` (``status`` 2 open, 3 pending, 4 resolved, 5 closed;
+``updated_at``; ``description_text``). Only the number is sent. The answer is cut down to
+status, last update and the ownership evidence this appliance wrote into the ticket (the
+callback number and call reference lines), which the tool checks and never passes on.
 """
 
 from __future__ import annotations
@@ -18,10 +25,18 @@ from typing import Any
 from urllib.parse import quote
 
 from appliance.integrations import httpclient
-from appliance.integrations.base import Client, Request, origin, priority_of, render_lines, title_of
+from appliance.integrations.base import (
+    Client,
+    Request,
+    origin,
+    parse_lines,
+    priority_of,
+    render_lines,
+    title_of,
+)
 from appliance.integrations.config import FreshdeskDestination, ZendeskDestination
 from appliance.integrations.errors import PermanentError, TransientError
-from appliance.integrations.fields import TICKET
+from appliance.integrations.fields import TICKET, TICKET_STATUS
 
 
 def _basic(user: str, secret: str) -> str:
@@ -36,6 +51,38 @@ def _tags(base: tuple[str, ...], payload: Mapping[str, Any]) -> list[str]:
             if tag not in tags:
                 tags.append(tag)
     return tags
+
+
+_OWNER_FIELDS = ("caller_number", "call_ref")
+_ZD_STATUS = {"new": "new", "open": "open", "pending": "pending", "hold": "on hold",
+              "solved": "solved", "closed": "closed"}
+_FD_STATUS = {2: "open", 3: "pending", 4: "resolved", 5: "closed", 6: "waiting on you",
+              7: "waiting on a third party"}
+
+
+def _status_answer(status: str, updated_at: Any, text: str) -> dict[str, Any]:
+    """The minimized read result: status, last update, ownership evidence (not passed on)."""
+    lines = parse_lines(text)
+    return {"found": True, "status": status, "updated_at": str(updated_at or ""),
+            "owner": {k: lines.get(k, []) for k in _OWNER_FIELDS}}
+
+
+def _ticket_number(req: Request) -> int:
+    raw = str(req.payload.get("ticket_id") or "")
+    if not raw.isdigit():
+        raise PermanentError("ticket number must be digits")
+    return int(raw)
+
+
+def _shown(resp: httpclient.HttpResponse, req: Request, what: str) -> dict[str, Any] | None:
+    """The ticket object of a show request; None when it does not exist."""
+    if resp.status == 404:
+        return None
+    httpclient.raise_for_status(resp, req.now, what)
+    body = resp.json()
+    if not isinstance(body, dict):
+        raise TransientError(f"{what}: malformed response", resp.status)
+    return body
 
 
 class ZendeskClient(Client):
@@ -88,6 +135,21 @@ class ZendeskClient(Client):
             raise TransientError("zendesk: malformed ticket response", resp.status) from None
         hit = (resp.header("x-idempotency-lookup") or "").lower() == "hit"
         return {"ticket_id": ticket_id, "deduplicated": hit}
+
+    def read(self, req: Request) -> dict[str, Any]:
+        if req.action != TICKET_STATUS:
+            return super().read(req)
+        url = f"{self.cfg.base_url}/api/v2/tickets/{_ticket_number(req)}"
+        resp = httpclient.request("GET", url, headers={"Authorization": self._auth},
+                                  timeout=req.timeout)
+        body = _shown(resp, req, "zendesk show ticket")
+        if body is None:
+            return {"found": False}
+        t = body.get("ticket")
+        if not isinstance(t, dict) or "status" not in t:
+            raise TransientError("zendesk: malformed ticket response", resp.status)
+        status = _ZD_STATUS.get(str(t["status"]), "in progress")
+        return _status_answer(status, t.get("updated_at"), str(t.get("description") or ""))
 
 
 _FD_PRIORITY = {"low": 1, "normal": 2, "high": 3, "urgent": 4}
@@ -148,3 +210,20 @@ class FreshdeskClient(Client):
             return {"ticket_id": int(resp.json()["id"]), "deduplicated": False}
         except (TypeError, KeyError, ValueError):
             raise TransientError("freshdesk: malformed ticket response", resp.status) from None
+
+    def read(self, req: Request) -> dict[str, Any]:
+        if req.action != TICKET_STATUS:
+            return super().read(req)
+        url = f"{self.cfg.base_url}/api/v2/tickets/{_ticket_number(req)}"
+        resp = httpclient.request("GET", url, headers={"Authorization": self._auth},
+                                  timeout=req.timeout)
+        t = _shown(resp, req, "freshdesk view ticket")
+        if t is None:
+            return {"found": False}
+        if "status" not in t:
+            raise TransientError("freshdesk: malformed ticket response", resp.status)
+        status = _FD_STATUS.get(t["status"], "in progress") if isinstance(
+            t["status"], int) else "in progress"
+        text = t.get("description_text") or str(t.get("description") or "").replace(
+            "<br>", "\n")
+        return _status_answer(status, t.get("updated_at"), str(text))

@@ -3,10 +3,17 @@
 Every request has a timeout; redirects are not followed (a moved API is a config error, and a
 redirect must never carry credentials elsewhere). ``raise_for_status`` turns a response into the
 outbox's :mod:`~appliance.integrations.errors` taxonomy, honouring ``Retry-After`` on 429/503.
+
+Failures are split by whether the request could have reached the server. ``urllib`` raises
+``URLError`` for anything that goes wrong while connecting and *sending* (refused, DNS, TLS
+handshake, a write that did not complete): definitely not delivered. Once the request has been
+written in full, a timeout, reset or truncated answer raises the bare socket/``http.client``
+error: :class:`MaybeDelivered`. A 504 (a gateway gave up waiting for the origin) is ambiguous too.
 """
 
 from __future__ import annotations
 
+import http.client
 import json
 import ssl
 import urllib.error
@@ -16,7 +23,12 @@ from email.message import Message
 from email.utils import parsedate_to_datetime
 from typing import Any
 
-from appliance.integrations.errors import PermanentError, RateLimited, TransientError
+from appliance.integrations.errors import (
+    MaybeDelivered,
+    PermanentError,
+    RateLimited,
+    TransientError,
+)
 
 USER_AGENT = "voice-appliance-integrations/1"
 DEFAULT_RETRY_AFTER_S = 30.0
@@ -62,7 +74,8 @@ def request(
     data: bytes | None = None,
     timeout: float,
 ) -> HttpResponse:
-    """Send one request; network failures raise ``TransientError``, HTTP errors are returned."""
+    """Send one request; HTTP errors are returned. A failure before the request was sent
+    raises ``TransientError``; one after it was sent in full raises ``MaybeDelivered``."""
     body = data
     hdrs = {"User-Agent": USER_AGENT, "Accept": "application/json"}
     if json_body is not None:
@@ -74,14 +87,19 @@ def request(
         with _OPENER.open(req, timeout=timeout) as resp:
             return HttpResponse(resp.status, resp.headers, resp.read())
     except urllib.error.HTTPError as e:
-        with e:
-            return HttpResponse(e.code, e.headers, e.read())
+        try:
+            with e:
+                return HttpResponse(e.code, e.headers, e.read())
+        except (OSError, http.client.HTTPException) as err:
+            raise MaybeDelivered(f"HTTP {e.code}, then the connection failed") from err
+    except urllib.error.URLError as e:  # while connecting or sending: nothing was delivered
+        reason = e.reason
+        what = f"timeout after {timeout:g}s" if isinstance(reason, TimeoutError) else reason
+        raise TransientError(f"connection failed (not sent): {what}") from e
     except TimeoutError as e:
-        raise TransientError(f"timeout after {timeout:g}s") from e
-    except urllib.error.URLError as e:
-        raise TransientError(f"connection failed: {e.reason}") from e
-    except (ConnectionError, OSError) as e:
-        raise TransientError(f"connection failed: {e}") from e
+        raise MaybeDelivered(f"sent; no response within {timeout:g}s") from e
+    except (OSError, http.client.HTTPException) as e:
+        raise MaybeDelivered(f"sent; connection lost before a response ({type(e).__name__})") from e
 
 
 def parse_retry_after(value: str | None, now: float) -> float | None:
@@ -107,6 +125,8 @@ def raise_for_status(resp: HttpResponse, now: float, what: str) -> None:
     if s == 429:
         wait = parse_retry_after(resp.header("Retry-After"), now)
         raise RateLimited(f"{what}: HTTP 429", DEFAULT_RETRY_AFTER_S if wait is None else wait)
+    if s == 504:
+        raise MaybeDelivered(f"{what}: HTTP 504 (gateway timeout: may have been delivered)", s)
     if s == 503 and resp.header("Retry-After"):
         wait = parse_retry_after(resp.header("Retry-After"), now)
         raise TransientError(f"{what}: HTTP 503 (retry after {wait}s)", s)

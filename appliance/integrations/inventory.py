@@ -1,8 +1,11 @@
-"""Vendor-risk inventory: every configured destination and exactly which fields can reach it.
+"""Vendor-risk inventory: every configured destination, exactly which fields can reach it, and
+its delivery guarantee.
 
-Generated from :func:`appliance.integrations.fields.allowed_fields`, the function the
-dispatcher enforces, and from config only: no credential is read or shown (a webhook whose URL
-is secret shows the credential *name*).
+Generated from :func:`appliance.integrations.fields.allowed_fields` and
+:func:`~appliance.integrations.fields.guarantee`, the tables the dispatcher enforces, and from
+config only: no credential is read or shown (a webhook whose URL is secret shows the credential
+*name*). ``idempotent-retry``: a retry after a lost response cannot create a second record;
+``at-most-once-on-ambiguity``: a request that may have arrived is never re-sent automatically.
 """
 
 from __future__ import annotations
@@ -13,7 +16,13 @@ from typing import Any
 from appliance.integrations import config as c
 from appliance.integrations.base import origin
 from appliance.integrations.config import IntegrationsConfig
-from appliance.integrations.fields import DEFAULT_RATE, FIELDS, READ_ACTIONS, allowed_fields
+from appliance.integrations.fields import (
+    DEFAULT_RATE,
+    FIELDS,
+    READ_ACTIONS,
+    allowed_fields,
+    guarantee,
+)
 from appliance.integrations.pii import FREE_TEXT
 
 
@@ -49,6 +58,7 @@ def inventory(icfg: IntegrationsConfig) -> list[dict[str, Any]]:
             "endpoint": _endpoint(dest),
             "routes": used.get(dest.name, []),
             "rate_limit": {"rate_per_s": round(rate.rate_per_s, 4), "burst": rate.burst},
+            "delivery": guarantee(dest.kind),
             "actions": {
                 action: sorted(allowed_fields(dest.kind, action, dest.allow_fields))
                 for action in sorted(FIELDS[dest.kind])
@@ -67,6 +77,8 @@ def render_text(rows: list[dict[str, Any]]) -> str:
         out.append(f"{r['name']} [{r['kind']}]{state} -> {r['endpoint']}  ({routes})")
         rl = r["rate_limit"]
         out.append(f"  rate limit: {rl['rate_per_s']}/s, burst {rl['burst']}")
+        d = r["delivery"]
+        out.append(f"  delivery: {d['guarantee']} ({d['mechanism']})")
         for action, fields in r["actions"].items():
             mode = "read" if action in READ_ACTIONS else "write"
             shown = [f + ("*" if f in FREE_TEXT else "") for f in fields]

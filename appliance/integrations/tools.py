@@ -4,12 +4,18 @@ Implements the agent ``Tools`` protocol: ``call(name, arguments, idempotency_key
 ToolResult``. Bind one per call with :meth:`IntegrationTools.for_call`; the caller's number,
 call id and recording reference come from the runtime, never from the LLM. Writes go through
 the outbox and get one in-call attempt: ``ok=True`` only when the destination confirmed;
-otherwise ``ok=False, queued=True`` (it will be completed later) or ``queued=False`` (refused,
-e.g. the slot was taken), so the policy never promises what a tool did not confirm.
+otherwise ``ok=False, queued=True`` (it will be completed later), ``error="unconfirmed"`` (chat
+or mail that may have arrived: not re-sent, not promised) or ``queued=False`` (refused, e.g. the
+slot was taken), so the policy never promises what a tool did not confirm.
+
+``helpdesk.ticket_status`` reads one ticket by number and answers only its status and last
+update, and only when the ticket names the caller's number (caller ID or the number they gave)
+or this call's reference; any other ticket reads exactly like a missing one.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime, time, timedelta
@@ -25,11 +31,13 @@ from appliance.integrations.fields import (
     BOOK,
     CALLBACK_SLOT,
     CANCEL,
+    CONFIRM,
     CRM_LOG,
     CRM_LOOKUP,
     ESCALATE,
     RESCHEDULE,
     TICKET,
+    TICKET_STATUS,
 )
 from appliance.integrations.keys import idempotency_key
 from appliance.integrations.pii import normalize_number
@@ -57,13 +65,16 @@ class CallContext:
     recording_ref: str | None = None
 
 
-# Agent tool name -> (handler, route). Names follow appliance.agent.tools.LocalTools.
-_TOOLS = {
+# Agent tool name -> (handler, route[, action the routed destination must support]).
+# Names follow appliance.agent.tools.LocalTools, which answers whatever is not served here.
+_TOOLS: dict[str, tuple[str, ...]] = {
     "calendar.find_slots": ("check_availability", "calendar"),
     "calendar.book": ("book_appointment", "calendar"),
     "calendar.cancel": ("cancel_appointment", "calendar"),
     "calendar.reschedule": ("reschedule_appointment", "calendar"),
+    "calendar.confirm": ("confirm_appointment", "calendar", CONFIRM),
     "helpdesk.create_ticket": ("create_ticket", "ticket"),
+    "helpdesk.ticket_status": ("ticket_status", "ticket", TICKET_STATUS),
     "messages.take": ("take_message", "ticket"),
     "helpdesk.request_callback": ("schedule_callback", "callback"),
     "crm.schedule_callback": ("schedule_callback", "callback"),
@@ -107,12 +118,13 @@ class IntegrationTools:
         """The tools usable with the enabled, routed destinations."""
         r, live = self.config.routes, self.dispatcher.routes
 
-        def served(route: str) -> bool:
+        def served(route: str, *needs: str) -> bool:
             target = getattr(r, route)
             names = target if isinstance(target, tuple) else (target,)
-            return any(name in live for name in names if name)
+            return any(name in live and all(self.dispatcher.allowed(name, a) for a in needs)
+                       for name in names if name)
 
-        return frozenset(n for n, (_, route) in _TOOLS.items() if served(route))
+        return frozenset(n for n, (_, *spec) in _TOOLS.items() if served(*spec))
 
     # -- protocol ---------------------------------------------------------------------------
     def call(self, name: str, arguments: Mapping[str, str], idempotency_key: str) -> ToolResult:
@@ -152,6 +164,9 @@ class IntegrationTools:
         if outcome.status == "dead":
             return _result(False, {"outbox_id": entry.id, "detail": outcome.error},
                            error="refused")
+        if outcome.status == "unconfirmed":  # may have arrived; never re-sent automatically
+            return _result(False, {"outbox_id": entry.id, "detail": outcome.error},
+                           error="unconfirmed")
         self.worker.wake()
         return _result(False, {"outbox_id": entry.id, "detail": outcome.error}, queued=True)
 
@@ -199,9 +214,8 @@ class IntegrationTools:
         return [t.strftime("%H:%M") for t in free[:3]]
 
     def _number(self, args: Mapping[str, str]) -> str | None:
-        given = args.get("phone") or args.get("callback_number")
-        if given:
-            return normalize_number(given, self.config.phone_region) or None
+        if args.get("phone") or args.get("callback_number"):
+            return self._given_number(args)
         return self.context.caller_number if self.context else None
 
     def _book_appointment(self, args: dict[str, str], key: str) -> ToolResult:
@@ -236,12 +250,57 @@ class IntegrationTools:
         rec = {**self._base(), "booking_id": ref, "start": start, "end": end}
         return self._write(self.config.routes.calendar, RESCHEDULE, key, rec)  # type: ignore[arg-type]
 
+    def _confirm_appointment(self, args: dict[str, str], key: str) -> ToolResult:
+        """``reference`` (the booking id), or ``name`` + ``phone`` (the caller's next
+        appointment): the event is marked confirmed (idempotent)."""
+        ref = args.get("reference") or args.get("booking_id")
+        rec = {"call_ref": self._base()["call_ref"], "booking_id": ref}
+        if not ref:  # the name and number are needed (and sent) only to find the booking
+            rec.update(caller_name=args.get("name"), caller_number=self._number(args))
+            if not (rec["caller_name"] and rec["caller_number"]):
+                return _result(False, error="not_found")
+        res = self._write(self.config.routes.calendar, CONFIRM, key, rec)  # type: ignore[arg-type]
+        if res.data.get("detail") in ("booking_not_found", "booking_cancelled"):
+            return _result(False, error="not_found")
+        if not res.ok or not res.data.get("start"):
+            return res
+        at = datetime.fromisoformat(res.data["start"]).astimezone(self.tz)
+        return _result(True, {**res.data, "reference": res.data["booking_id"],
+                              "appointment_date": at.date().isoformat(),
+                              "appointment_time": at.strftime("%H:%M")})
+
     def _create_ticket(self, args: dict[str, str], key: str) -> ToolResult:
         rec = {**self._base(), "subject": args.get("subject"), "summary": args.get("summary"),
                "reason": args.get("reason"), "category": args.get("category"),
                "priority": args.get("priority"), "caller_name": args.get("name"),
                "caller_number": self._number(args)}
-        return self._write(self.config.routes.ticket, TICKET, key, rec)  # type: ignore[arg-type]
+        res = self._write(self.config.routes.ticket, TICKET, key, rec)  # type: ignore[arg-type]
+        if res.ok and res.data.get("ticket_id") is not None:  # what the caller quotes later
+            return _result(True, {**res.data, "reference": str(res.data["ticket_id"])})
+        return res
+
+    def _ticket_status(self, args: dict[str, str], key: str) -> ToolResult:
+        """``reference`` (ticket number, e.g. "T-1042" or "1042") and ``phone``: status and last
+        update of the caller's own ticket; anyone else's reads as ``not_found``."""
+        number = re.sub(r"\D", "", args.get("reference") or args.get("ticket_id") or "")
+        if not number or self.context is None:
+            return _result(False, error="not_found")
+        data = self.dispatcher.read(
+            self.config.routes.ticket, TICKET_STATUS,  # type: ignore[arg-type]
+            {"ticket_id": number}, self.clock(), self.config.retry.immediate_timeout_s,
+        )
+        owner = data.get("owner") or {}
+        numbers = {n for n in (self.context.caller_number, self._given_number(args)) if n}
+        mine = bool(numbers & set(owner.get("caller_number", ()))) or (
+            self.context.call_id in owner.get("call_ref", ()))
+        if not data.get("found") or not mine:
+            return _result(False, error="not_found")  # never reveal someone else's ticket
+        return _result(True, {"reference": args.get("reference") or number,
+                              "status": data["status"], "updated_at": data["updated_at"]})
+
+    def _given_number(self, args: Mapping[str, str]) -> str | None:
+        given = args.get("phone") or args.get("callback_number")
+        return normalize_number(given, self.config.phone_region) if given else None
 
     def _take_message(self, args: dict[str, str], key: str) -> ToolResult:
         rec = {**self._base(), "subject": f"Message for {args.get('for') or 'the office'}",
@@ -272,7 +331,9 @@ class IntegrationTools:
         results = {d: self._write(d, ESCALATE, key, rec) for d in self.config.routes.escalation}
         ok = [d for d, r in results.items() if r.ok]
         queued = [d for d, r in results.items() if r.data.get("queued")]
-        data = {"notified": ok, "queued": queued}
+        # "pending", not "queued": data["queued"] is the ToolResult convention for a flag
+        data = {"notified": ok, "pending": queued,
+                "unconfirmed": [d for d, r in results.items() if r.error == "unconfirmed"]}
         if ok or not queued:
             return _result(bool(ok), data, None if ok else "no alert destination accepted")
         return _result(False, data, "alert not confirmed yet; queued for delivery", queued=True)

@@ -14,7 +14,7 @@ from typing import Any, Literal, cast, get_args
 
 import appliance
 
-Kind = Literal["stt-ct2", "stt-ggml", "tts-piper", "llm-gguf"]
+Kind = Literal["stt-ct2", "stt-ggml", "tts-piper", "llm-gguf", "text-embedding"]
 KINDS: tuple[str, ...] = get_args(Kind)
 SCHEMA_VERSION = 1
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")

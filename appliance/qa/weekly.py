@@ -75,8 +75,8 @@ def gather(store: Any, actor: str, since: float, until: float | None = None,
     reader = role in READER_ROLES
     data = WeeklyData(since, until, actor, role, reasons_restricted=not reader)
     for c in vault.list_calls(limit=100_000):
-        if not since <= c["started_at"] < until:
-            continue
+        if not since <= c["started_at"] < until or c.get("direction") == "shadow":
+            continue  # shadow calls were the humans' (see `appliance qa shadow-report`)
         reason = _reason(vault, c["call_id"]) if reader and c["outcome"] else None
         dur = (c["ended_at"] - c["started_at"]) if c["ended_at"] else None
         data.calls.append({

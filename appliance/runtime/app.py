@@ -27,7 +27,10 @@ from appliance.runtime.metrics import (
     record_turn,
     serve_metrics,
 )
+from appliance.runtime.rollout_state import RolloutWatcher
 from appliance.runtime.session import CallSession, SessionDeps
+from appliance.runtime.shadow import ShadowSession, is_shadow
+from appliance.runtime.shadow import build_session as build_shadow
 from appliance.runtime.timings import TimingJournal
 from appliance.runtime.workers import ModelWorker
 from appliance.telephony.events import (
@@ -90,7 +93,7 @@ class Appliance:
         self.config = config
         self.clock = clock or SystemClock()
         self.workers = Workers.create()
-        self.sessions: dict[str, CallSession] = {}
+        self.sessions: dict[str, CallSession | ShadowSession] = {}
         self._pending: dict[str, Any] = {}
         self._outbound: dict[str, OutboundCall] = {}
         self._routed_to_human: dict[str, tuple[Any, str]] = {}
@@ -102,6 +105,7 @@ class Appliance:
         self.on_session: Callable[[CallSession], None] | None = None
         self.metrics = MetricsRegistry()
         self._stop_metrics: Callable[[], None] | None = None
+        self.rollout: RolloutWatcher | None = None
 
     async def load(self) -> Components:
         """Load every model on its own worker thread; fail fast with a clear error."""
@@ -122,6 +126,8 @@ class Appliance:
             io_worker=self.workers.io,
             clock=self.clock,
             silence_timeout=self.config.workflow.silence_reprompt_s,
+            transfer_whisper=(self.config.sip.transfer_mode == "attended"
+                              and self.config.sip.transfer_whisper),
             recorder=c.recorder,
             journal=TimingJournal(
                 self.config.data_path("metrics/turn-timings.jsonl"),
@@ -137,6 +143,10 @@ class Appliance:
             # not possible off the main thread (tests run the app in a thread)
             with contextlib.suppress(RuntimeError, ValueError):
                 self._loop.add_signal_handler(sig, self._stop.set)
+        # a broken rollout state file fails here, before the seconds of model loading
+        self.rollout = RolloutWatcher(self.config, self._rollout_applied)
+        with contextlib.suppress(RuntimeError, ValueError):
+            self._loop.add_signal_handler(signal.SIGHUP, self.rollout.check, True)
         check_sip_port(self.config)  # fail before spending seconds on model loading
         if self.components is None:
             await self.load()
@@ -159,6 +169,7 @@ class Appliance:
         from appliance.runtime.outbound import run_scheduler
 
         outbound = asyncio.create_task(run_scheduler(self, self._stop), name="outbound")
+        rollout = asyncio.create_task(self._watch_rollout(), name="rollout")
         watchdog = sdnotify.watchdog_interval()
         try:
             while not self._stop.is_set():
@@ -168,6 +179,7 @@ class Appliance:
                     sdnotify.notify("WATCHDOG=1")
         finally:
             outbound.cancel()
+            rollout.cancel()
             sdnotify.notify("STOPPING=1")
             await self._shutdown()
 
@@ -196,6 +208,10 @@ class Appliance:
         await asyncio.sleep(0.2)
         for s in list(self.sessions.values()):
             s.on_ended("shutdown")
+        shadows = [s.task for s in self.sessions.values()
+                   if isinstance(s, ShadowSession) and s.task is not None]
+        if shadows:  # let shadow sessions store their proposals
+            await asyncio.wait(shadows, timeout=15)
         if self.stack is not None:
             await asyncio.to_thread(self.stack.stop)
             self.stack = None
@@ -219,12 +235,34 @@ class Appliance:
         if self.on_session:
             self.on_session(session)
 
+    def _start_shadow(self, call_id: str, call: Any) -> None:
+        """A forked human-handled call: listen and propose, never speak or act."""
+        assert self.components is not None
+        session = build_shadow(call, self._deps_cache, self.components)
+        self.sessions[call_id] = session
+        session.start()
+
+    async def _watch_rollout(self) -> None:
+        """Pick up `appliance rollout set` without a restart (the state file is polled)."""
+        while self.rollout is not None:
+            await asyncio.sleep(1.0)
+            self.rollout.check()
+
+    def _rollout_applied(self, old: Any, new: Any) -> None:
+        from appliance.runtime.rollout import change_rollout
+
+        store = self.components.store if self.components is not None else None
+        if store is not None:
+            self.workers.io.submit(change_rollout, old, new, "runtime", store.audit.append,
+                                   "rollout.applied", {"source": "state file"})
+
     def _to_agent(self, call_id: str) -> bool:
         """Gradual rollout: does this inbound call go to the agent (else the human queue)?"""
         from appliance.runtime.rollout import decide
 
         c = self.components
-        decision = decide(self.config.rollout, call_id, c.wall_clock)  # type: ignore[union-attr]
+        cfg = self.rollout.current if self.rollout is not None else self.config.rollout
+        decision = decide(cfg, call_id, c.wall_clock)  # type: ignore[union-attr]
         record_rollout(self.metrics, decision)
         if decision.route == "human":
             log.info("call %s: rollout routes to the human queue (%s)", call_id, decision.reason)
@@ -258,6 +296,10 @@ class Appliance:
             self._pending[ev.call.call_id] = (ev.call, ev.direction)  # starts once media is up
         elif isinstance(ev, MediaReady):
             pending = self._pending.pop(ev.call_id, None)
+            if pending is not None and pending[1] == "inbound" and is_shadow(
+                    self.config.shadow, getattr(pending[0], "invite", None)):
+                self._start_shadow(ev.call_id, pending[0])  # no rollout: not the agent's call
+                return
             if pending is not None and pending[1] == "inbound" and not self._to_agent(ev.call_id):
                 self._routed_to_human[ev.call_id] = pending  # the agent steps in if it fails
                 pending[0].transfer(self.config.workflow.human_extension)
@@ -285,7 +327,8 @@ class Appliance:
             s = self.sessions.pop(ev.call_id, None)
             if s is not None:
                 s.on_ended(ev.reason)
-                self._record_call(s)
+                if isinstance(s, CallSession):  # shadow calls are not the agent's calls
+                    self._record_call(s)
             out = self._outbound.pop(ev.call_id, None)
             if out is not None:
                 try:

@@ -34,8 +34,9 @@ class StoreRecorder:
         self._ids: dict[str, str] = {}
         self._reasons: dict[str, str | None] = {}
 
-    def begin(self, call_id: str, direction: str, remote: str) -> None:
-        self._ids[call_id] = self.store.start_call(direction, remote, self.workflow)
+    def begin(self, call_id: str, direction: str, remote: str, sip_call_id: str = "") -> None:
+        self._ids[call_id] = self.store.start_call(direction, remote, self.workflow,
+                                                   sip_call_id)
 
     def turn(self, call_id: str, speaker: str, text: str, t0: float, t1: float, meta: dict) -> None:
         if call_id in self._ids:
@@ -83,12 +84,21 @@ class Components:
     wall_clock: Callable[[], datetime]
     integrations: Any | None = None
     closers: list[Callable[[], None]] = field(default_factory=list)
+    encoder: Any | None = None  # sentence encoder for intent understanding (None: off)
 
     def transcribe(self, audio: AudioFrame) -> Any:
         return self.transcriber.transcribe(audio)
 
     def synthesize(self, text: str) -> Iterator[AudioFrame]:
         return self.synthesizer.synthesize(text)
+
+    def nlu_for(self, workflow: Any) -> Any:
+        """The workflow's Understander with this appliance's encoder (built once, cached).
+
+        Call it on the policy worker: the first call embeds the workflow's examples."""
+        from appliance.agent.nlu import understander_for
+
+        return understander_for(workflow, self.config.workflow.phone_region, self.encoder)
 
     def new_endpointer(self, sample_rate: int) -> Any:
         from appliance.audio.endpointer import VadEndpointer
@@ -108,6 +118,8 @@ class Components:
             self.tools_for(call),
             phraser,
             call_id=call.call_id,
+            understander=self.nlu_for(self.workflow),
+            **_llm_helpers(self.llm, self.workflow, self.config),
         )
 
     def tools_for(self, call: CallControl) -> Any:
@@ -129,6 +141,23 @@ class Components:
                 log.exception("error while closing a component")
 
 
+def _llm_helpers(llm: Any | None, workflow: Any, config: ApplianceConfig) -> dict[str, Any]:
+    """The optional guarded LLM helpers of a conversation (none when the LLM is off)."""
+    from appliance.agent.fallback import IntentFallback
+    from appliance.agent.summary import Summarizer
+
+    cfg = config.llm
+    out: dict[str, Any] = {}
+    if llm is not None and cfg.fallback:
+        out["fallback"] = IntentFallback(workflow, llm, timeout_s=cfg.fallback_timeout_s,
+                                         min_candidate=cfg.fallback_min_candidate)
+    if llm is not None and cfg.summaries:
+        out["summarizer"] = Summarizer(llm, max_chars=cfg.summary_max_chars,
+                                       timeout_s=cfg.summary_timeout_s,
+                                       region=config.workflow.phone_region)
+    return out
+
+
 def _wall_clock(config: ApplianceConfig, clock: Clock) -> Callable[[], datetime]:
     from zoneinfo import ZoneInfo
 
@@ -137,6 +166,7 @@ def _wall_clock(config: ApplianceConfig, clock: Clock) -> Callable[[], datetime]
 
 
 async def load_components(config: ApplianceConfig, workers: Workers, clock: Clock) -> Components:
+    from appliance.agent.nlu.embedder import optional_encoder
     from appliance.agent.tools import LocalTools
     from appliance.agent.workflow import load_workflow
     from appliance.models.registry import ModelRegistry
@@ -149,23 +179,32 @@ async def load_components(config: ApplianceConfig, workers: Workers, clock: Cloc
     stt_path = config.stt.model_path or registry.path(config.stt.model)
     voice_path = config.tts.voice_path or registry.path(config.tts.voice)
     transcriber = await workers.stt.run(build_transcriber, config.stt, stt_path)
+    encoder, embeddings = await workers.policy.run(optional_encoder, config.nlu, registry)
+    if encoder is None and config.nlu.embeddings:
+        log.warning("sentence embeddings %s: intents use TF-IDF and keywords only", embeddings)
     synthesizer = await workers.tts.run(PiperSynthesizer, voice_path, config.tts)
     llm = None
-    if config.llm.enabled and config.llm.phrasing:
+    if config.llm.enabled and (config.llm.phrasing or config.llm.fallback
+                               or config.llm.summaries):
+        from appliance.agent.fallback import system_prompt
         from appliance.agent.llm import build_language_model
         from appliance.agent.phrasing import SYSTEM_PROMPT
 
         llm = await workers.policy.run(build_language_model, config.llm, registry)
         if llm is not None:  # evaluate the constant system prompt once: warm KV cache
-            await workers.policy.run(llm.warmup, SYSTEM_PROMPT)
+            fallback_only = config.llm.fallback and not config.llm.phrasing
+            warm = system_prompt(workflow) if fallback_only else SYSTEM_PROMPT
+            await workers.policy.run(llm.warmup, warm)
     wall = _wall_clock(config, clock)
     store = await workers.io.run(CallStore.open, config)
     await workers.io.run(store.record_config, config)  # audits which sections changed
     recorder = StoreRecorder(store, workflow.name)
     tools = LocalTools(clock=wall)
     comps = Components(
-        config, transcriber, synthesizer, llm, workflow, tools, store, recorder, wall
+        config, transcriber, synthesizer, llm, workflow, tools, store, recorder, wall,
+        encoder=encoder,
     )
+    await workers.policy.run(comps.nlu_for, workflow)  # embeds the examples once, off the loop
     comps.closers.append(store.close)
     if config.integrations.enabled and config.integrations.destinations:
         from appliance.integrations.build import build_integrations
@@ -178,10 +217,11 @@ async def load_components(config: ApplianceConfig, workers: Workers, clock: Cloc
     fixed = [p for p in _fixed_prompts(workflow, config) if p]
     await workers.tts.run(synthesizer.prewarm, fixed)
     log.info(
-        "components ready: workflow=%s stt=%s llm=%s",
+        "components ready: workflow=%s stt=%s llm=%s embeddings=%s",
         workflow.name,
         config.stt.engine,
         "on" if llm else "off",
+        embeddings,
     )
     return comps
 

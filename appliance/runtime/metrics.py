@@ -145,7 +145,7 @@ class MetricsRegistry:
 CALL_RESULTS = ("contained", "escalated", "abandoned", "failed")
 ESCALATION_REASONS = frozenset({
     "caller_requested_human", "dtmf_0", "caller_upset", "emergency", "emergency_transfer_failed",
-    "repeated_misunderstanding", "tool_failure", "record_not_found",
+    "repeated_misunderstanding", "tool_failure", "record_not_found", "possible_emergency",
 })
 
 

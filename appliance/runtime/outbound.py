@@ -277,7 +277,8 @@ class ConfirmationScheduler:
             local = self.source.name == "local"
             tools = AppointmentTools(comps.tools_for(call), ref, None if local else confirm)
             return ConfirmationCall(self.workflow, comps.config.workflow, comps.wall_clock, tools,
-                                    ref.appointment, phraser, call_id=call.call_id)
+                                    ref.appointment, phraser, call_id=call.call_id,
+                                    understander=comps.nlu_for(self.workflow))
 
         return new
 
@@ -357,6 +358,7 @@ async def run_scheduler(app: Any, stop: asyncio.Event) -> None:
         source = build_source(app.config, cfg, comps.tools)
         path = app.config.data_path(app.config.store.database)
         jobs = await app.workers.io.run(OutboundJobs, path, app.config.store.synchronous)
+        await app.workers.policy.run(comps.nlu_for, workflow)  # embed its examples up front
     except Exception:
         log.exception("outbound confirmations disabled: setup failed")
         return

@@ -82,12 +82,15 @@ def decide(cfg: RolloutConfig, call_id: str, clock: Callable[[], datetime]) -> D
 
 
 def change_rollout(old: RolloutConfig, new: RolloutConfig, actor: str,
-                   audit: Callable[[str, str, dict[str, Any]], Any]) -> RolloutConfig:
-    """Apply a rollout change and audit it as ``rollout.changed`` (``audit(actor, event,
-    details)``, e.g. ``store.audit.append``). An unchanged config is not audited."""
+                   audit: Callable[[str, str, dict[str, Any]], Any],
+                   event: str = "rollout.changed",
+                   extra: dict[str, Any] | None = None) -> RolloutConfig:
+    """Apply a rollout change and audit it as ``event`` (``audit(actor, event, details)``,
+    e.g. ``store.audit.append``): ``rollout.changed`` by whoever changed it, ``rollout.applied``
+    by a running serve when it picks the change up. An unchanged config is not audited."""
     if old == new:
         return new
     before, after = old.model_dump(mode="json"), new.model_dump(mode="json")
     changed = sorted(k for k in after if before.get(k) != after.get(k))
-    audit(actor, "rollout.changed", {"fields": changed, "old": before, "new": after})
+    audit(actor, event, {"fields": changed, "old": before, "new": after, **(extra or {})})
     return new

@@ -21,6 +21,7 @@ from appliance.audio.frame import AudioFrame
 from appliance.audio.resample import resample
 from appliance.runtime.clock import Clock
 from appliance.runtime.timings import TimingJournal, TurnTiming
+from appliance.runtime.whisper import synthesize_whisper
 from appliance.runtime.workers import ModelWorker
 from appliance.safelog import describe
 from appliance.telephony.events import CallControl
@@ -30,6 +31,8 @@ log = logging.getLogger(__name__)
 DTMF_INTERDIGIT_S = 1.5
 """A pause between keypad digits that ends the entry."""
 DTMF_MAX_DIGITS = 16
+WHISPER_TIMEOUT_S = 3.0
+"""Longest wait for the attended-transfer whisper's TTS after the prompt was spoken."""
 
 
 class EndpointerLike(Protocol):
@@ -49,7 +52,8 @@ class TranscriptLike(Protocol):
 class CallRecorder(Protocol):
     """Where a session persists what happened (the encrypted store adapter)."""
 
-    def begin(self, call_id: str, direction: str, remote: str) -> None: ...
+    def begin(self, call_id: str, direction: str, remote: str, sip_call_id: str = "") -> None:
+        ...
 
     def turn(
         self, call_id: str, speaker: str, text: str, t0: float, t1: float, meta: dict
@@ -78,6 +82,8 @@ class SessionDeps:
     silence_timeout: float = 7.0
     recorder: CallRecorder | None = None
     journal: TimingJournal = field(default_factory=lambda: TimingJournal(None))
+    transfer_whisper: bool = False
+    """Attended transfers: synthesize a context line for the target (see runtime/whisper.py)."""
 
 
 @dataclass
@@ -128,7 +134,7 @@ class CallSession:
             if self.deps.recorder:  # the call row exists before tools can reference it
                 await self.deps.io_worker.run(
                     self.deps.recorder.begin, self.call.call_id, self.direction,
-                    self.call.remote_uri,
+                    self.call.remote_uri, getattr(self.call, "sip_call_id", ""),
                 )
             self.conversation = await self.deps.policy_worker.run(
                 self.deps.new_conversation, self.call
@@ -354,17 +360,48 @@ class CallSession:
         self.replies.append(reply)
         if self.deps.recorder and (reply.intent or reply.reason):
             self.deps.io_worker.submit(self.deps.recorder.outcome, self.call.call_id, reply)
-        if reply.say:
+        wants_whisper = (self.deps.transfer_whisper and reply.action == "transfer"
+                         and bool(reply.target))
+        whisper: asyncio.Future[bytes] | None = None
+        if reply.say and wants_whisper:
+            speak = asyncio.ensure_future(self._speak(reply.say, timing))
+            await asyncio.sleep(0)  # the prompt's TTS job is queued first; the whisper's
+            whisper = self._whisper(reply)  # is synthesized while the prompt plays
+            await speak
+        elif reply.say:
             await self._speak(reply.say, timing)
+        if wants_whisper and whisper is None:
+            whisper = self._whisper(reply)
         if self.ended.is_set():
             return
         if reply.action == "hangup":
             self.call.hangup()
         elif reply.action == "transfer" and reply.target:
             self._transfer_pending = True
-            self.call.transfer(reply.target)
+            pcm = await self._whisper_pcm(whisper)
+            if self.ended.is_set():
+                return
+            if pcm:
+                self.call.transfer(reply.target, pcm)
+            else:
+                self.call.transfer(reply.target)
         else:
             self._arm_silence()
+
+    def _whisper(self, reply: AgentReply) -> asyncio.Future[bytes]:
+        return asyncio.wrap_future(self.deps.tts_worker.submit(
+            synthesize_whisper, self.deps.synthesize, reply, self.rate))
+
+    async def _whisper_pcm(self, whisper: asyncio.Future[bytes] | None) -> bytes:
+        """The whisper's audio, or b"" (none wanted, TTS failed or too slow): the transfer
+        goes ahead either way."""
+        if whisper is None:
+            return b""
+        try:
+            return await asyncio.wait_for(whisper, WHISPER_TIMEOUT_S)
+        except Exception as e:  # noqa: BLE001 - TimeoutError included
+            log.warning("call %s: no transfer whisper (%s)", self.call.call_id, describe(e))
+            return b""
 
     async def _speak(self, text: str, timing: dict[str, Any] | None) -> None:
         uid = uuid.uuid4().hex[:12]

@@ -30,6 +30,10 @@ class RoutedTools:
         self.fallback = fallback
         self._served = frozenset(primary.names) if primary is not None else frozenset()
 
+    def serves(self, name: str) -> bool:
+        """Whether a configured destination (not the embedded tools) answers ``name``."""
+        return name in self._served
+
     def call(self, name: str, arguments: Mapping[str, str], idempotency_key: str) -> ToolResult:
         target = self.primary if name in self._served else self.fallback
         return target.call(name, arguments, idempotency_key)

@@ -34,7 +34,10 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "retention.run": frozenset({"admin"}),
     "retention.hold": frozenset({"admin"}),
     "keys.rotate": frozenset({"admin"}),
+    "outbox.manage": frozenset({"admin"}),  # re-send or resolve integration deliveries
     "users.manage": frozenset({"admin"}),
+    "shadow.label": frozenset({"admin", "qa_reviewer"}),
+    "rollout.change": frozenset({"admin"}),
 }
 
 
@@ -101,7 +104,7 @@ def list_users(store: CallStore) -> list[dict]:
 
 _CALL_COLUMNS = (
     "call_id", "direction", "workflow", "started_at", "ended_at", "end_reason", "outcome",
-    "legal_hold",
+    "legal_hold", "sip_ref",
 )
 """Metadata columns every call listing shows, in SELECT order."""
 
@@ -128,16 +131,21 @@ class Vault:
         with s._lock:
             return s._keys.for_read(s._conn, call_id, record_class)
 
-    def list_calls(self, limit: int = 100) -> list[dict]:
+    def list_calls(self, limit: int = 100, sip_ref: str | None = None) -> list[dict]:
+        """Newest first; ``sip_ref``: only the call(s) of that SIP dialog (``sip_call_ref``)."""
         authorize(self.store, self.actor, "calls.list")
-        self.store.audit.append(self.actor, "calls.list", {"limit": limit})
+        details: dict = {"limit": limit}
+        if sip_ref is not None:
+            details["sip_ref"] = sip_ref
+        self.store.audit.append(self.actor, "calls.list", details)
+        where, args = ("WHERE c.sip_ref = ?", (sip_ref, limit)) if sip_ref else ("", (limit,))
         with self.store._lock:
             rows = self.store._conn.execute(
                 "SELECT c.call_id, c.direction, c.workflow, c.started_at, c.ended_at,"
-                " c.end_reason, c.outcome, c.legal_hold, c.turn_count,"
+                " c.end_reason, c.outcome, c.legal_hold, c.sip_ref, c.turn_count,"
                 " (SELECT count(*) FROM recordings r WHERE r.call_id = c.call_id)"
-                " FROM calls c ORDER BY c.started_at DESC LIMIT ?",
-                (limit,),
+                f" FROM calls c {where} ORDER BY c.started_at DESC LIMIT ?",
+                args,
             ).fetchall()
         keys = (*_CALL_COLUMNS, "turns", "audio_chunks")
         return [dict(zip(keys, r, strict=True)) for r in rows]
@@ -148,7 +156,7 @@ class Vault:
         with s._lock:
             row = s._conn.execute(
                 "SELECT call_id, direction, workflow, started_at, ended_at, end_reason, outcome,"
-                " legal_hold, hold_reason, turn_count FROM calls WHERE call_id=?",
+                " legal_hold, sip_ref, hold_reason, turn_count FROM calls WHERE call_id=?",
                 (call_id,),
             ).fetchone()
         if row is None:

@@ -49,6 +49,14 @@ def remote_aad(call_id: str, key_id: str) -> bytes:
     return crypto.payload_aad("calls", call_id, "remote", "metadata", key_id)
 
 
+def sip_call_ref(sip_call_id: str) -> str | None:
+    """What the store keeps of a SIP Call-ID: a SHA-256 digest (32 hex digits). Both ends of
+    a dialog see the same Call-ID, so the caller (a QA test call, a PBX trace) can find the
+    call; the header itself may carry the caller's host, so it is not stored."""
+    cid = sip_call_id.strip()
+    return hashlib.sha256(cid.encode()).hexdigest()[:32] if cid else None
+
+
 class CallStore:
     def __init__(
         self,
@@ -80,7 +88,7 @@ class CallStore:
         try:
             if schema_version(conn) >= 1:
                 ring.verify(conn)  # read-only: a wrong key file changes nothing
-            migrate(conn, clock.now())
+            migrate(conn, clock.now(), ring)
             lock = threading.RLock()
             audit = AuditTrail(conn, lock, clock, signer, config.store.audit_checkpoint_every)
             store = cls(conn, path, config, clock, ring, audit, lock)
@@ -127,14 +135,17 @@ class CallStore:
 
     # -- the runtime's write API -------------------------------------------------------
 
-    def start_call(self, direction: str, remote: str, workflow: str) -> str:
+    def start_call(
+        self, direction: str, remote: str, workflow: str, sip_call_id: str = ""
+    ) -> str:
+        """A new call row; ``sip_call_id`` (the SIP Call-ID header) is kept as a digest."""
         call_id = uuid.uuid4().hex
         now = self.clock.now()
         with self._tx() as c:
             c.execute(
                 "INSERT INTO calls(call_id, direction, workflow, started_at, legal_hold,"
-                " turn_count) VALUES (?,?,?,?,0,0)",
-                (call_id, direction, workflow, now),
+                " turn_count, sip_ref) VALUES (?,?,?,?,0,0,?)",
+                (call_id, direction, workflow, now, sip_call_ref(sip_call_id)),
             )
             key_id, dek = self._keys.for_write(c, call_id, "metadata", now)
             blob = crypto.seal(dek, remote.encode(), remote_aad(call_id, key_id))

@@ -11,14 +11,30 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import sqlite_utils
 
-Migration = Callable[[sqlite_utils.Database], None]
+if TYPE_CHECKING:
+    from appliance.store.keys import KeyRing
 
 
-def _m1_initial(db: sqlite_utils.Database) -> None:
+@dataclass(frozen=True)
+class MigrationContext:
+    """What a migration may need besides the schema: the time, and the KEK to encrypt data
+    that older versions kept in plaintext (None when the caller has no key; such a migration
+    then refuses rather than leave plaintext behind)."""
+
+    now: float
+    ring: KeyRing | None = None
+
+
+Migration = Callable[[sqlite_utils.Database, MigrationContext], None]
+
+
+def _m1_initial(db: sqlite_utils.Database, ctx: MigrationContext) -> None:
     db["kek"].create(
         {"version": int, "check_value": bytes, "created_at": float, "retired_at": float},
         pk="version",
@@ -137,7 +153,26 @@ def _m1_initial(db: sqlite_utils.Database) -> None:
     )
 
 
-MIGRATIONS: list[Migration] = [_m1_initial]
+def _m2_sip_ref(db: sqlite_utils.Database, ctx: MigrationContext) -> None:
+    """``calls.sip_ref``: digest of the SIP Call-ID (see ``calls.sip_call_ref``), so a call can
+    be matched to the SIP dialog that carried it (PBX traces, QA test calls) without storing
+    the header itself (some user agents put the caller's host in it)."""
+    db["calls"].add_column("sip_ref", str)
+    db["calls"].create_index(["sip_ref"])
+
+
+def _m3_outbox_sealed(db: sqlite_utils.Database, ctx: MigrationContext) -> None:
+    """Integrations outbox: payloads sealed at rest, ``unconfirmed`` state. Rebuilds an
+    existing outbox table and encrypts the payloads still queued in it (needs the KEK); a fresh
+    database gets the new table when the outbox first opens."""
+    from appliance.integrations.outbox import RECORD_CLASS, seal_legacy_table
+    from appliance.store.sealed import PayloadSealer
+
+    sealer = PayloadSealer(ctx.ring, RECORD_CLASS) if ctx.ring is not None else None
+    seal_legacy_table(db.conn, sealer, ctx.now)
+
+
+MIGRATIONS: list[Migration] = [_m1_initial, _m2_sip_ref, _m3_outbox_sealed]
 
 
 def connect(path: Path, synchronous: str = "FULL") -> sqlite3.Connection:
@@ -165,8 +200,13 @@ def schema_version(conn: sqlite3.Connection) -> int:
     return conn.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchone()[0]
 
 
-def migrate(conn: sqlite3.Connection, now: float) -> list[int]:
-    """Apply pending migrations in order, each in its own transaction; returns versions applied."""
+def migrate(conn: sqlite3.Connection, now: float, ring: KeyRing | None = None) -> list[int]:
+    """Apply pending migrations in order, each in its own transaction; returns versions applied.
+
+    When a migration rewrote data, the WAL is checkpointed and truncated afterwards so no
+    pre-migration page (e.g. a plaintext payload) lingers in the ``-wal`` file.
+    """
+    ctx = MigrationContext(now, ring)
     applied = []
     db = sqlite_utils.Database(conn)
     while schema_version(conn) < len(MIGRATIONS):
@@ -181,7 +221,7 @@ def migrate(conn: sqlite3.Connection, now: float) -> list[int]:
                     "CREATE TABLE IF NOT EXISTS schema_version"
                     " (version INTEGER PRIMARY KEY, applied_at REAL NOT NULL)"
                 )
-            MIGRATIONS[current](db)
+            MIGRATIONS[current](db, ctx)
             conn.execute("INSERT INTO schema_version VALUES (?, ?)", (current + 1, now))
             conn.execute("COMMIT")
             applied.append(current + 1)
@@ -191,4 +231,6 @@ def migrate(conn: sqlite3.Connection, now: float) -> list[int]:
             raise
     if schema_version(conn) > len(MIGRATIONS):
         raise RuntimeError("database schema is newer than this software; upgrade the appliance")
+    if applied and applied[0] > 1:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     return applied

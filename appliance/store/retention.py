@@ -33,7 +33,9 @@ _CONTENT_SQL = {
         "UPDATE outcomes SET summary = NULL, escalation_reason = NULL, entities = NULL"
         f" WHERE call_id IN ({_EXPIRED})"
     ],
-    "metadata": [f"UPDATE calls SET remote = NULL WHERE call_id IN ({_EXPIRED})"],
+    "metadata": [
+        f"UPDATE calls SET remote = NULL, sip_ref = NULL WHERE call_id IN ({_EXPIRED})"
+    ],
 }
 
 

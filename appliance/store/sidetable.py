@@ -27,6 +27,7 @@ class SideTable:
         self._lock = threading.RLock()
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute(f"PRAGMA synchronous={synchronous}")
+        self._db.execute("PRAGMA secure_delete=ON")  # erased payloads are zeroed, as in the store
         self._db.executescript(schema)
 
     def close(self) -> None:

@@ -27,14 +27,24 @@ from appliance.telephony.events import (
     MediaReady,
     TransferStatus,
 )
+from appliance.telephony.invite import InviteInfo
 from appliance.telephony.lifetime import track
 from appliance.telephony.media import CallMediaPort, MediaGate
 from appliance.telephony.policy import hangup_status
 
 if TYPE_CHECKING:
+    from appliance.telephony.attended import AttendedTransfer
     from appliance.telephony.stack import SipStack
 
 log = logging.getLogger(__name__)
+
+_MEDIA_STATE = {
+    pj.PJSUA_CALL_MEDIA_NONE: "none",
+    pj.PJSUA_CALL_MEDIA_ACTIVE: "active",
+    pj.PJSUA_CALL_MEDIA_LOCAL_HOLD: "local_hold",
+    pj.PJSUA_CALL_MEDIA_REMOTE_HOLD: "remote_hold",
+    pj.PJSUA_CALL_MEDIA_ERROR: "error",
+}
 
 
 class CallHandle:
@@ -61,6 +71,10 @@ class CallHandle:
         self.end_code = 0
         self.end_reason = ""
         self.last_tx_audio_at: float | None = None
+        self.sip_call_id = ""  # the dialog's SIP Call-ID header (set by the stack)
+        self.invite: InviteInfo | None = None  # inbound: what the INVITE asked for
+        self.media_state = "none"  # audio: none | active | local_hold | remote_hold | error
+        self.replaces: str | None = None  # call_id this call replaced (INVITE with Replaces)
 
     @property
     def call_id(self) -> str:
@@ -86,9 +100,14 @@ class CallHandle:
         """End the call (BYE, or a final response if not yet answered). Non-blocking."""
         self._stack.post_call_op(self._call_id, "hangup", code)
 
-    def transfer(self, target_uri: str) -> None:
-        """Blind transfer (REFER); outcome arrives as ``TransferStatus`` events."""
-        self._stack.post_call_op(self._call_id, "transfer", target_uri)
+    def transfer(self, target_uri: str, whisper: bytes | None = None) -> None:
+        """Transfer the call; outcome arrives as ``TransferStatus`` events (final >= 300: the
+        call is still ours). Blind REFER, or attended (``[sip] transfer_mode``): ``whisper``
+        is s16le PCM at :attr:`sample_rate` played to the target only, before connecting."""
+        if self._stack.config.transfer_mode == "attended":
+            self._stack.post_call_op(self._call_id, "attended", (target_uri, whisper))
+        else:
+            self._stack.post_call_op(self._call_id, "transfer", target_uri)
 
     def send_dtmf(self, digits: str) -> None:
         """Send RFC 2833 digits (0-9, *, #, A-D). Non-blocking."""
@@ -132,6 +151,7 @@ class SipCall(pj.Call):
         self.audio: pj.AudioMedia | None = None
         self._slot = -1
         self.dtmf_pending = ""
+        self.attended: AttendedTransfer | None = None  # set while a leg of an attended transfer
         self.gate: MediaGate | None = MediaGate(handle.sink) if handle else None
 
     def attach(self, handle: CallHandle) -> None:
@@ -139,21 +159,28 @@ class SipCall(pj.Call):
         self.gate = MediaGate(handle.sink)
 
     # ---- owner-thread operations -------------------------------------------------------
-    def connect_media(self) -> None:
+    def connect_media(self, force: bool = False) -> None:
         """(Re)connect the call's audio slot to our PCM port; emits ``MediaReady`` once, when
-        the call is answered (CONFIRMED) and its audio is active."""
+        the call is answered (CONFIRMED) and its audio is active.
+
+        ``force`` (every media update): a re-INVITE that changes the stream (hold/unhold)
+        recreates it on the bridge, possibly under the *same* slot number, and the old
+        connections are gone; reconnecting is idempotent, so do it whenever media changes."""
         h, gate = self.handle, self.gate
         if h is None or gate is None:
             return
         ci = self.getInfo()
         for mi in ci.media:
-            if mi.type != pj.PJMEDIA_TYPE_AUDIO or mi.status != pj.PJSUA_CALL_MEDIA_ACTIVE:
+            if mi.type != pj.PJMEDIA_TYPE_AUDIO:
+                continue
+            h.media_state = _MEDIA_STATE.get(mi.status, "none")
+            if mi.status != pj.PJSUA_CALL_MEDIA_ACTIVE:
                 continue
             if self.port is None:
                 # the port must not reference this call (no cycle: deterministic teardown)
-                self.port = track(CallMediaPort(
-                    h.sample_rate, h.playout, _FrameRelay(h.call_id, gate), h.stamp_tx))
-            if mi.audioConfSlot != self._slot:
+                self.port = self._stack.ports.take(
+                    h.sample_rate, h.playout, _FrameRelay(h.call_id, gate), h.stamp_tx)
+            if force or mi.audioConfSlot != self._slot:
                 self.audio = track(self.getAudioMedia(mi.index))
                 self.audio.startTransmit(self.port)
                 self.port.startTransmit(self.audio)
@@ -226,7 +253,10 @@ class SipCall(pj.Call):
             self.dtmf_pending = self.dtmf_pending[len(chunk):]
 
     def release(self) -> None:
-        """Drop the media objects (owner thread, after ``disconnect_media``)."""
+        """Drop the media objects (owner thread, after ``disconnect_media``); the port goes
+        back to the stack's pool (never destroyed while the library runs: ``PortPool``)."""
+        if self.port is not None:
+            self._stack.ports.park(self.port)
         self.port = None
         self.audio = None
 
@@ -235,7 +265,7 @@ class SipCall(pj.Call):
         self._guard(self._stack.on_call_state, self)
 
     def onCallMediaState(self, prm: pj.OnCallMediaStateParam) -> None:  # noqa: N802
-        self._guard(self.connect_media)
+        self._guard(self.connect_media, True)
 
     def onDtmfDigit(self, prm: pj.OnDtmfDigitParam) -> None:  # noqa: N802
         h, gate, port = self.handle, self.gate, self.port
@@ -244,10 +274,13 @@ class SipCall(pj.Call):
             self._guard(gate.emit, DtmfDigit(h.call_id, str(prm.digit), ts))
 
     def onCallTransferStatus(self, prm: pj.OnCallTransferStatusParam) -> None:  # noqa: N802
+        code, final, xfer = int(prm.statusCode), bool(prm.finalNotify), self.attended
+        if xfer is not None:  # attended: the controller decides what happens next
+            self._guard(xfer.on_refer_status, code, str(prm.reason), final)
+            return
         h, gate = self.handle, self.gate
         if h is None or gate is None:
             return
-        code, final = int(prm.statusCode), bool(prm.finalNotify)
         log.info("call %s transfer status %d final=%s", h.call_id, code, final)
         self._guard(gate.emit, TransferStatus(h.call_id, code, str(prm.reason), final))
         if final and 200 <= code < 300:
@@ -255,6 +288,12 @@ class SipCall(pj.Call):
 
     def onCallTransferRequest(self, prm: pj.OnCallTransferRequestParam) -> None:  # noqa: N802
         self._guard(self._stack.on_transfer_request, self, prm)
+
+    def onCallReplaceRequest(self, prm: pj.OnCallReplaceRequestParam) -> None:  # noqa: N802
+        self._guard(self._stack.on_replace_request, self, prm)
+
+    def onCallReplaced(self, prm: pj.OnCallReplacedParam) -> None:  # noqa: N802
+        self._guard(self._stack.on_call_replaced, self, prm)
 
     def _guard(self, fn: Callable[..., object], *args: object) -> None:
         try:

@@ -3,7 +3,8 @@
 Constraints enforced at load time (so ``appliance serve`` fails fast with a readable message):
 codecs are limited to PCMU/PCMA/G722, ``allow_from`` entries must be CIDRs, ``bind`` must be an
 IP literal, TLS needs cert + key credential names, and SRTP (SDES keys travel in the SDP) is
-only allowed over TLS.
+only allowed over TLS. ``transfer_mode`` picks blind REFER or attended transfer (hold, consult the
+target, REFER with Replaces); ``consult_timeout_s`` bounds the consultation ring time.
 """
 
 from __future__ import annotations
@@ -68,6 +69,22 @@ class SipConfig(BaseModel):
         False,
         description="act on REFER received from the peer (dial the Refer-To target); off by "
         "default so a caller cannot make the appliance dial out (toll fraud)",
+    )
+    transfer_mode: Literal["blind", "attended"] = Field(
+        "blind",
+        description="blind: REFER the caller to the target; attended: hold the caller, call the "
+        "target through the same account/PBX, optionally whisper context, then REFER with "
+        "Replaces (the PBX must support Replaces, RFC 3891)",
+    )
+    consult_timeout_s: float = Field(
+        20.0, ge=3.0, le=120.0,
+        description="attended mode: give up on the consultation call after this many seconds "
+        "without an answer; the caller is taken off hold and offered a callback",
+    )
+    transfer_whisper: bool = Field(
+        True,
+        description="attended mode: tell the answering human, in synthesized speech, what the "
+        "call is about (intent/reason words only, never caller data) before connecting",
     )
     pjsip_log_level: int = Field(
         1, ge=0, le=6, description="pjsip log level routed to Python logging; >=4 logs SIP URIs"

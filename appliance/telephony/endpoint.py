@@ -62,7 +62,9 @@ def init_endpoint(ep: pj.Endpoint, c: SipConfig) -> None:
     cfg = pj.EpConfig()
     cfg.uaConfig.threadCnt = 0  # the owner thread polls libHandleEvents
     cfg.uaConfig.mainThreadOnly = False
-    cfg.uaConfig.maxCalls = c.max_calls + 2  # headroom so we answer 486 ourselves
+    # headroom so we answer 486 ourselves, and room for one consultation leg (attended
+    # transfer) per call
+    cfg.uaConfig.maxCalls = 2 * c.max_calls + 2
     cfg.uaConfig.userAgent = "voice-appliance"
     writer = _LogWriter()
     writer.__disown__()  # the Endpoint deletes its log writer at destroy time

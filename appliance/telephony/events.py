@@ -25,6 +25,9 @@ class CallControl(Protocol):
     @property
     def remote_uri(self) -> str: ...
 
+    sip_call_id: str
+    """The SIP Call-ID header of the dialog ("" if unknown); stored only as a digest."""
+
     @property
     def sample_rate(self) -> int: ...
 
@@ -36,8 +39,10 @@ class CallControl(Protocol):
 
     def hangup(self, code: int = 200) -> None: ...
 
-    def transfer(self, target_uri: str) -> None:
-        """Blind transfer (REFER); outcome arrives as :class:`TransferStatus` events."""
+    def transfer(self, target_uri: str, whisper: bytes | None = None) -> None:
+        """Blind (REFER) or attended transfer (``[sip] transfer_mode``); the outcome arrives
+        as :class:`TransferStatus` events. ``whisper``: PCM at :attr:`sample_rate` played to
+        the target only, before connecting (attended mode; ignored when blind)."""
 
 
 @dataclass(frozen=True, slots=True)

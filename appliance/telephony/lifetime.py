@@ -46,6 +46,16 @@ def pin_survivors() -> int:
     return len(alive)
 
 
+def keep_forever(objs: list[object]) -> int:
+    """Pin ``objs`` on purpose (no warning): pjsua2 objects that must never be destroyed, e.g.
+    media ports the conference bridge may still reference (see ``media.PortPool``)."""
+    with _lock:
+        for obj in objs:
+            ctypes.pythonapi.Py_IncRef(ctypes.py_object(obj))
+            _tracked.discard(obj)
+    return len(objs)
+
+
 def pinned_types() -> list[str]:
     """Type names of every object pinned so far (diagnostics)."""
     with _lock:

@@ -125,6 +125,23 @@ class CallMediaPort(pj.AudioMediaPort):
         fmt.init(pj.PJMEDIA_FORMAT_PCM, clock_rate, 1, FRAME_MS * 1000, 16)
         self.createPort("appliance-call", fmt)
 
+    def rebind(
+        self,
+        playout: PlayoutBuffer,
+        on_frame: Callable[[AudioFrame], None],
+        on_tx_audio: Callable[[float], None] | None = None,
+    ) -> None:
+        """Serve another call (see :class:`PortPool`): new buffer and callbacks, clocks from 0.
+        Attribute stores are atomic for the clock thread: a frame in flight goes to either
+        the old or the new owner, never half of each."""
+        self._on_frame = _drop_frame
+        self._on_tx_audio = None
+        self._playout = playout
+        self._rx = self._tx = 0
+        self.last_tx_audio_at = None
+        self._on_tx_audio = on_tx_audio
+        self._on_frame = on_frame
+
     @property
     def media_time(self) -> float:
         """Seconds of media received so far on this call."""
@@ -157,3 +174,60 @@ class CallMediaPort(pj.AudioMediaPort):
             frame.size = len(pcm)
         except Exception:  # noqa: BLE001 - must never propagate into pjsua
             self._tx_failed()
+
+
+def _drop_frame(frame: AudioFrame) -> None:
+    return
+
+
+class PortPool:
+    """Call ports are reused, never destroyed while the SIP library runs.
+
+    pjsua 2.15's conference bridge removes a port asynchronously (on its clock thread, at the
+    next tick), but an ``AudioMediaPort`` frees its memory in its destructor: destroying one
+    while the bridge is ticking for another call is a use-after-free on the clock thread
+    (pjproject #3928; fixed upstream after 2.15.1 by #4200). With one call at a time the
+    bridge is idle when a port goes, so it did not show; with concurrent calls (the appliance
+    at load, the QA harness) it crashed the process. So a released call's port is parked here,
+    bound to silence, and the next call takes it; the pool never holds more ports than the
+    most calls ever up at once, and at shutdown they are kept alive for good
+    (:func:`appliance.telephony.lifetime.keep_forever`). Owner thread only.
+    """
+
+    def __init__(self) -> None:
+        self._idle: dict[int, list[CallMediaPort]] = {}
+        self.created = 0
+
+    def take(
+        self,
+        clock_rate: int,
+        playout: PlayoutBuffer,
+        on_frame: Callable[[AudioFrame], None],
+        on_tx_audio: Callable[[float], None] | None = None,
+    ) -> CallMediaPort:
+        idle = self._idle.get(clock_rate)
+        if idle:
+            port = idle.pop()
+            port.rebind(playout, on_frame, on_tx_audio)
+            return port
+        from appliance.telephony.lifetime import track
+
+        self.created += 1
+        return track(CallMediaPort(clock_rate, playout, on_frame, on_tx_audio))
+
+    def park(self, port: CallMediaPort) -> None:
+        """``port`` is disconnected from its call: keep it for the next one."""
+        port.rebind(PlayoutBuffer(port.clock_rate), _drop_frame)
+        idle = self._idle.setdefault(port.clock_rate, [])
+        if all(p is not port for p in idle):
+            idle.append(port)
+
+    @property
+    def idle(self) -> int:
+        return sum(len(v) for v in self._idle.values())
+
+    def retire(self) -> list[CallMediaPort]:
+        """At shutdown (before ``libDestroy``): hand over every idle port, emptying the pool."""
+        out = [p for ports in self._idle.values() for p in ports]
+        self._idle.clear()
+        return out

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import heapq
+import itertools
 import logging
 import queue
 import threading
@@ -27,6 +29,11 @@ from typing import Any, ClassVar
 
 import pjsua2 as pj
 
+from appliance.telephony.attended import (
+    adopt_replacement,
+    check_replace_request,
+    start_attended,
+)
 from appliance.telephony.call import CallHandle, SipCall
 from appliance.telephony.config import SipConfig
 from appliance.telephony.endpoint import (
@@ -39,7 +46,9 @@ from appliance.telephony.endpoint import (
     init_endpoint,
 )
 from appliance.telephony.events import CallControl, CallEventSink, CallStarted
-from appliance.telephony.lifetime import pin_survivors, track
+from appliance.telephony.invite import parse_invite
+from appliance.telephony.lifetime import keep_forever, pin_survivors, track
+from appliance.telephony.media import PortPool
 from appliance.telephony.policy import AllowList
 
 __all__ = ["Credentials", "RegistrationState", "SipStack", "SipStackError"]
@@ -94,6 +103,9 @@ class SipStack:
         self._handles: tuple[CallHandle, ...] = ()
         self._alive: set[SipCall] = set()
         self._graveyard: list[tuple[float, Any]] = []
+        self.ports = PortPool()  # call media ports, reused (owner thread)
+        self._timers: list[tuple[float, int, Callable[[], None]]] = []
+        self._timer_seq = itertools.count()
         self._reg = RegistrationState(config.registration is not None, False, 0, "", 0)
         self._reg_changed = threading.Event()
 
@@ -239,6 +251,7 @@ class SipStack:
                 self._pump_dtmf()
                 next_dtmf = now + 0.1
             self._reap(now)
+            self._run_timers(now)
         self._shutdown()
 
     def _drain(self) -> None:
@@ -253,14 +266,32 @@ class SipStack:
                 log.exception("SIP command failed")
 
     def _reap(self, now: float) -> None:
+        """Drop dead calls. A dead call's pjsua slot may already carry a newer call (slots
+        are reused round-robin, so under load within the delay): pjsua2's ``~Call`` would
+        then detach that call from its ``SipCall`` and hang it up. Such an object releases its
+        media now but is only destroyed once its slot is free again."""
         if self._graveyard and self._graveyard[0][0] <= now:
             keep = []
             for t, call in self._graveyard:
                 if t > now:
                     keep.append((t, call))
-                else:
-                    call.release()
-            self._graveyard = keep
+                    continue
+                call.release()
+                if call.isActive():  # its slot id is another live call's now
+                    keep.append((now + _REAP_DELAY_S, call))
+            self._graveyard = sorted(keep, key=lambda e: e[0])
+
+    def call_later(self, delay: float, fn: Callable[[], None]) -> None:
+        """Owner thread only: run ``fn`` on the owner thread after ``delay`` seconds (~10 ms)."""
+        heapq.heappush(self._timers, (time.monotonic() + delay, next(self._timer_seq), fn))
+
+    def _run_timers(self, now: float) -> None:
+        while self._timers and self._timers[0][0] <= now and not self._stopping:
+            fn = heapq.heappop(self._timers)[2]
+            try:
+                fn()
+            except Exception:  # noqa: BLE001
+                log.exception("SIP timer failed")
 
     def _pump(self, seconds: float, until: Callable[[], bool] = lambda: False) -> None:
         ep = self._ep
@@ -300,7 +331,9 @@ class SipStack:
 
     def _release_calls(self) -> None:
         # a helper so its loop variable dies here, not in the frame that calls libDestroy
+        self._timers.clear()  # they may hold transfer controllers (and so calls)
         for call in [*self._alive, *(c for _, c in self._graveyard)]:
+            call.attended = None
             call.disconnect_media()
             call.release()
         self._calls.clear()
@@ -319,6 +352,7 @@ class SipStack:
             with contextlib.suppress(pj.Error):
                 self._account.shutdown()
         self._account = None
+        keep_forever(list(self.ports.retire()))  # the bridge may still reference them
         pinned = pin_survivors()
         if pinned:
             log.warning("%d pjsua2 objects still referenced at shutdown; pinned (leaked)", pinned)
@@ -355,6 +389,8 @@ class SipStack:
             return
         ci = call.getInfo()
         handle = CallHandle(self, self._sink, "inbound", ci.remoteUri, self.config.clock_rate)
+        handle.sip_call_id = str(ci.callIdString)
+        handle.invite = parse_invite(str(prm.rdata.wholeMsg))
         call.attach(handle)
         self._calls[handle.call_id] = call
         self._publish()
@@ -375,6 +411,7 @@ class SipStack:
             call.makeCall(uri, pj.CallOpParam(True))
         except pj.Error as e:
             raise SipStackError(f"cannot place call: {e.reason}") from None
+        handle.sip_call_id = str(call.getInfo().callIdString)
         self._alive.add(call)
         self._calls[handle.call_id] = call
         self._publish()
@@ -399,22 +436,57 @@ class SipStack:
 
     def on_call_state(self, call: SipCall) -> None:
         ci = call.getInfo()
-        if ci.state == pj.PJSIP_INV_STATE_CONFIRMED:
+        state, code, reason = ci.state, int(ci.lastStatusCode), str(ci.lastReason)
+        del ci
+        if state == pj.PJSIP_INV_STATE_CONFIRMED:
             call.connect_media()  # answered: announce media that was already active (early)
-            return
-        if ci.state != pj.PJSIP_INV_STATE_DISCONNECTED:
-            return
-        call.finish(int(ci.lastStatusCode), str(ci.lastReason))
-        if call.handle is not None:
-            self._calls.pop(call.handle.call_id, None)
-            self._publish()
-        self._alive.discard(call)
-        self._graveyard.append((time.monotonic() + _REAP_DELAY_S, call))
+        elif state == pj.PJSIP_INV_STATE_DISCONNECTED:
+            call.finish(code, reason)
+            if call.handle is not None:
+                self._calls.pop(call.handle.call_id, None)
+                self._publish()
+            self._alive.discard(call)
+            self._graveyard.append((time.monotonic() + _REAP_DELAY_S, call))
+        if call.attended is not None:  # a leg of an attended transfer
+            call.attended.on_call_state(call, state, code, reason)
+
+    # ---- attended transfer (see attended.py) -------------------------------------------------
+    @property
+    def account(self) -> pj.Account:
+        """Owner thread only: the one account (consultation calls go out through it)."""
+        if self._account is None or self._stopping:
+            raise SipStackError("SIP stack is not running")
+        return self._account
+
+    def adopt_call(self, call: SipCall, announce: bool = False) -> None:
+        """Owner thread: track a call created outside ``_make_call``; ``announce`` emits its
+        ``CallStarted`` (a consultation leg is not announced: no session runs on it)."""
+        h = call.handle
+        assert h is not None
+        self._alive.add(call)
+        self._calls[h.call_id] = call
+        self._publish()
+        if announce:
+            self._emit(h.sink, CallStarted(h, h.direction))
+
+    def admits(self, source: str) -> bool:
+        """Would an INVITE from ``source`` (pjsip ``host:port``) be answered?"""
+        return not self._stopping and self._allow.allows(source)
+
+    def on_replace_request(self, call: SipCall, prm: pj.OnCallReplaceRequestParam) -> None:
+        check_replace_request(self, call, prm)
+
+    def on_call_replaced(self, old: SipCall, prm: pj.OnCallReplacedParam) -> None:
+        adopt_replacement(self, old, prm)
 
     def _call_op(self, call_id: str, op: str, arg: object) -> None:
         call = self._calls.get(call_id)
         if call is None:
             log.debug("call %s: %s ignored (call gone)", call_id, op)
+            return
+        if op == "attended":
+            target, whisper = arg  # type: ignore[misc]
+            start_attended(self, call, target, whisper)
             return
         call.apply(op, arg)
 

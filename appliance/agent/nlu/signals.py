@@ -64,6 +64,21 @@ _INJECTION = re.compile(
     r"|\b(read|tell|give|show|send)\b.*\b(patient|caller|customer|client|person|people)s? "
     r"(who|that) (called|rang|phoned)\b"
     r"|\bsomeone else's (ticket|appointment|details|records?|number)\b"
+    r"|\b(ignore|disregard|forget) (everything|all that|what) (you were|you've been|"
+    r"you have been|you're|you are) (told|taught|programmed|instructed)\b"
+    r"|\b(system|admin|administrator|developer) (message|override|command|instruction|note)\b"
+    r"|\b(new|updated) instructions? from\b|\bhidden (instructions?|rules|prompt)\b"
+    r"|\b(reveal|repeat|print|recite|dump|output) (me )?(your |the )?(prompt|instructions?|rules|"
+    r"configuration|config|settings|contents of your)\b"
+    r"|\byour (prompt|instructions|configuration file|config file)\b"
+    r"|\byou are (an? )?(admin|administrator|developer|superuser|root)( now)?\b"
+    r"|\bpretend (you're|you are|to be) (not|no longer|an?)\b"
+    r"|\b(read|list|give|tell|show) (me |out )*(today's |the |all |every )*"
+    r"(patient|caller|customer|client|appointment)s? (list|names|details|records|numbers)\b"
+    r"|\b(read|tell|give|show) (me |out )*(today's |all |every )?"
+    r"(patients|callers|customers|clients)\b"
+    r"|\b(doctor's|doctors|staff's|nurse's) (home address|home number|mobile number|private)\b"
+    r"|\b(reset|read out|tell me) (the |someone's |somebody's |\w+'s )?password\b"
 )
 _MEDICAL = re.compile(
     r"\bshould i (take|stop taking|double|increase|be worried)\b"
@@ -74,6 +89,8 @@ _MEDICAL = re.compile(
     r"|\bdo i need (antibiotics|stitches|to go to the hospital|a prescription for)\b"
     r"|\bwhat (is|could) (wrong with|causing) (me|my)\b"
     r"|\bdiagnos(e|is)\b"
+    r"|\bhow (much|many) (\w+ ){0,2}(can|should|do) i (give|take)\b"
+    r"|\b(can|should) i (give|take) (him|her|them|my|more|another|extra)\b"
 )
 _YES = frozenset(
     [
@@ -154,12 +171,15 @@ _NEGATED_EMERGENCY = re.compile(
 
 def emergency_hit(text: str, phrases: Iterable[str]) -> str | None:
     """An emergency phrase, ignoring a bare negated "emergency" ("it's not an emergency");
-    any specific phrase ("chest pain") still counts even next to a negation."""
+    any specific phrase ("chest pain") still counts even next to a negation. A phrase
+    written "a + b" matches when every part occurs in the utterance ("pregnant + bleeding")."""
     t = f" {normalize(text)} "
     negated = bool(_NEGATED_EMERGENCY.search(t))
     for p in phrases:
-        n = normalize(p)
-        if n and f" {n} " in t and not (negated and n in ("emergency", "urgent")):
+        parts = [normalize(x) for x in p.split(" + ")]
+        if not all(parts) or not all(f" {n} " in t for n in parts):
+            continue
+        if not (negated and parts[0] in ("emergency", "urgent")):
             return p
     return None
 

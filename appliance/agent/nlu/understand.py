@@ -2,8 +2,9 @@
 
 The same :class:`Understander` serves live calls (the policy) and ``appliance nlu`` (QA), so
 what QA sees is what a call does. Order of precedence, all explainable:
-empty/hallucination → emergency → human request → prompt injection → medical advice →
-(anger is a signal alongside the intent) → keyword+statistical intent classifier.
+empty/hallucination → emergency → prompt injection → human request → medical advice →
+(anger is a signal alongside the intent) → keyword+statistical intent classifier (with
+sentence-embedding evidence when an encoder is given).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from appliance.agent.nlu.classifier import IntentClassifier
+from appliance.agent.nlu.embedder import TextEncoder
 from appliance.agent.nlu.entities import extract_entities
 from appliance.agent.nlu.signals import (
     Signal,
@@ -30,10 +32,11 @@ from appliance.agent.workflow import EntityType, MustNever, WorkflowSpec
 _ASK_FOR = re.compile(
     r"\b(?:speak|talk|chat|put me through|transfer me|connect me|get me)(?: to| with)? (.+)"
 )
+ASK_FOR_ANY = frozenset({"staff"})  # "speak to (it support) staff": a person, in any workflow
 DEPARTMENT_CONFIDENCE = 0.6
 CALLBACK_PHRASES = (
     "call me back", "call back", "callback", "ring me", "call me later", "give me a call",
-    "get back to me",
+    "get back to me", "phone me", "give me a ring",
 )
 
 
@@ -66,14 +69,20 @@ class Understanding:
 
 
 class Understander:
-    """Built once per workflow (training takes tens of ms); ``understand`` is thread-safe."""
+    """Built once per workflow (training takes tens of ms; embedding the examples with an
+    ``encoder`` about 5 ms each); ``understand`` is thread-safe. Without an encoder the intent
+    classifier runs on TF-IDF and keywords only."""
 
-    def __init__(self, workflow: WorkflowSpec, region: str = "US") -> None:
+    def __init__(
+        self, workflow: WorkflowSpec, region: str = "US", encoder: TextEncoder | None = None
+    ) -> None:
         self.workflow = workflow
         self.region = region
+        self.encoder = encoder
         self.classifier = IntentClassifier(
             {n: i.examples for n, i in workflow.intents.items()},
             {n: i.keywords for n, i in workflow.intents.items()},
+            encoder,
         )
         self._kind = {i.kind: n for n, i in workflow.intents.items()}
         human = workflow.intents.get(self._kind.get("human", ""), None)
@@ -90,12 +99,12 @@ class Understander:
 
     def _asks_for(self, text: str) -> str | None:
         """"speak/talk/put me through to|with ... <who>" where <who> is a speak_to_human
-        keyword (sales, engineer, technician...) within three words."""
+        keyword (sales, engineer, technician...) or "staff" within four words."""
         m = _ASK_FOR.search(normalize(text))
         if m is None:
             return None
         tail = m.group(1).split()[:4]
-        who = self._human_keywords & set(tail)
+        who = (self._human_keywords | ASK_FOR_ANY) & set(tail)
         return f"{m.group(0).split()[0]} … {sorted(who)[0]}" if who else None
 
     def understand(self, text: str, today: date, expect: str | None = None) -> Understanding:
@@ -119,6 +128,10 @@ class Understander:
             signals.add(Signal.emergency)
             why.append(f"emergency phrase '{hit}'")
             forced = self._kind.get("emergency")
+        if forced is None and is_injection(text):
+            signals.add(Signal.injection)
+            why.append("prompt-injection pattern: refused (even beside a human request)")
+            forced = self._kind.get("refuse")
         if forced is None and (hit := phrase_hit(text, wf.human_words()) or self._asks_for(text)):
             dept = next((s for s in self._transfer_vocab if s in ext.values), None)
             if esc.fallback_intent and phrase_hit(text, CALLBACK_PHRASES):
@@ -129,10 +142,6 @@ class Understander:
                 forced = self._kind.get("human")
             else:
                 why.append(f"human word '{hit}' but {dept} named: routing")
-        if forced is None and is_injection(text):
-            signals.add(Signal.injection)
-            why.append("prompt-injection pattern: refused")
-            forced = self._kind.get("refuse")
         if (
             forced is None
             and MustNever.medical_advice in wf.must_never
@@ -158,7 +167,8 @@ class Understander:
         else:
             intent, conf = pred.intent, pred.confidence
             why += [f"keyword {h}" for h in pred.keywords]
-            why.append(f"nearest example '{pred.nearest}' ({pred.similarity:.2f})")
+            how = "cosine" if pred.embedded else "overlap"
+            why.append(f"nearest example '{pred.nearest}' ({how} {pred.similarity:.2f})")
         values = ext.values
         if Signal.injection in signals:
             values = {}  # nothing from an injection attempt is trusted or stored
@@ -175,16 +185,19 @@ class Understander:
         )
 
 
-_CACHE: dict[tuple[int, str], Understander] = {}
+_CACHE: dict[tuple[int, str, int], Understander] = {}
 _LOCK = threading.Lock()
 
 
-def understander_for(workflow: WorkflowSpec, region: str = "US") -> Understander:
-    """Process-wide cache: one trained classifier per loaded workflow object and region."""
-    key = (id(workflow), region)
+def understander_for(
+    workflow: WorkflowSpec, region: str = "US", encoder: TextEncoder | None = None
+) -> Understander:
+    """Process-wide cache: one trained classifier per loaded workflow object, region and
+    encoder (the caller passes the encoder it loaded; none means TF-IDF and keywords only)."""
+    key = (id(workflow), region, id(encoder))
     with _LOCK:
         u = _CACHE.get(key)
-        if u is None or u.workflow is not workflow:
-            u = Understander(workflow, region)
+        if u is None or u.workflow is not workflow or u.encoder is not encoder:
+            u = Understander(workflow, region, encoder)
             _CACHE[key] = u
         return u

@@ -113,7 +113,7 @@ def test_leads_pricing_and_out_of_scope(dialogue) -> None:
 
 def test_support_creates_minimized_ticket(dialogue) -> None:
     d = dialogue("support")
-    r = d.say("my wifi keeps dropping out")
+    r = d.say("I've got a problem with my wifi")  # names the category, not the problem
     assert r.entities == {"category": "internet"} and "describe" in r.say
     d.say("it disconnects every few minutes, call me on 617 555 0199 if needed")
     r = d.say("I'm Sam Lee")  # the number was already given in the description
@@ -150,8 +150,7 @@ def test_support_engineer_and_tool_failure(dialogue) -> None:
     assert r.action == "transfer" and r.target == "sip:engineer@127.0.0.1:5090"
     tools = FailingTools(LocalTools(lambda: NOW), {"helpdesk.create_ticket"})
     d = dialogue("support", tools=tools)
-    d.say("the printer is jammed again")
-    d.say("paper stuck in tray two")
+    d.say("the printer is jammed again")  # category and description in one turn
     d.say("Sam Lee")
     d.say(PHONE)
     r = d.say("yes")
@@ -166,7 +165,6 @@ def test_support_engineer_and_tool_failure(dialogue) -> None:
 def test_support_phone_number_does_not_change_category(dialogue) -> None:
     d = dialogue("support")
     d.say("the printer is jammed")
-    d.say("paper stuck in tray two")
     d.say("I'm Sam Lee")
     r = d.say("my phone number is six one seven five five five oh one nine nine")
     assert r.entities["category"] == "printer" and "problem with printer" in r.say

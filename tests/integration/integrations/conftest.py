@@ -12,12 +12,23 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from integ_support import AuditLog, Clock, Stack, vendor_config, write_credentials  # noqa: E402
+from integ_support import (  # noqa: E402
+    AuditLog,
+    Clock,
+    Stack,
+    store_config,
+    vendor_config,
+    write_credentials,
+)
 from vendor_fakes import VendorFakes  # noqa: E402
 
-from appliance.config import ApplianceConfig  # noqa: E402
 from appliance.integrations.build import Integrations, build_integrations  # noqa: E402
 from appliance.integrations.config import IntegrationsConfig  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _no_systemd_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("CREDENTIALS_DIRECTORY", raising=False)
 
 
 @pytest.fixture
@@ -34,7 +45,7 @@ def make_stack(tmp_path: Path, fakes: VendorFakes) -> Iterator[Any]:
     def make(icfg: IntegrationsConfig | None = None) -> Stack:
         creds = tmp_path / "credentials"
         write_credentials(creds, fakes.url)
-        config = ApplianceConfig(data_dir=tmp_path / "data", credentials_dir=creds)
+        config = store_config(tmp_path / "data", creds)
         clock, audit = Clock(), AuditLog()
         integ = build_integrations(config, audit, icfg=icfg or vendor_config(fakes.url),
                                    clock=clock, rng=random.Random(7))

@@ -14,6 +14,9 @@ from vendor_fakes import SLACK_PATH, TEAMS_PATH  # noqa: E402
 from appliance.config import ApplianceConfig  # noqa: E402
 from appliance.integrations.build import Integrations  # noqa: E402
 from appliance.integrations.config import IntegrationsConfig  # noqa: E402
+from appliance.store import access  # noqa: E402
+from appliance.store.calls import CallStore  # noqa: E402
+from appliance.store.keys import init_keys  # noqa: E402
 
 T0 = 1_800_000_000.0
 
@@ -35,6 +38,38 @@ class AuditLog:
 
     def __call__(self, actor: str, action: str, details: dict) -> None:
         self.events.append((actor, action, details))
+
+
+def init_store(config: ApplianceConfig) -> None:
+    """What `appliance keys init` + the first start do: KEK and signing key, a migrated store,
+    the OS user as admin. Idempotent (a second stack on the same database reuses it)."""
+    if not (config.credentials_path / config.store.kek_credential).exists():
+        init_keys(config)
+    with CallStore.open(config) as store:
+        access.bootstrap_admin(store, access.current_os_user())
+
+
+def store_audit(config: ApplianceConfig) -> list[tuple[str, str, dict]]:
+    """The store's audit trail (actor, action, details), oldest first."""
+    import json
+
+    with CallStore.open(config) as store:
+        rows = store._conn.execute("SELECT actor, action, details FROM audit_log ORDER BY seq")
+        return [(a, b, json.loads(d)) for a, b, d in rows]
+
+
+def config_file(config: ApplianceConfig) -> Path:
+    """An appliance.toml for CLI calls against this stack's data and credentials."""
+    path = config.data_dir.parent / "appliance.toml"
+    path.write_text(f'data_dir = "{config.data_dir}"\n'
+                    f'credentials_dir = "{config.credentials_dir}"\n')
+    return path
+
+
+def store_config(data_dir: Path, creds: Path) -> ApplianceConfig:
+    config = ApplianceConfig(data_dir=data_dir, credentials_dir=creds)
+    init_store(config)
+    return config
 
 
 def write_credentials(root: Path, fakes_url: str) -> None:

@@ -16,9 +16,8 @@ from zoneinfo import ZoneInfo
 
 import caldav
 import pytest
-from integ_support import AuditLog, Clock
+from integ_support import AuditLog, Clock, store_config
 
-from appliance.config import ApplianceConfig
 from appliance.integrations.build import build_integrations
 from appliance.integrations.config import IntegrationsConfig
 from appliance.integrations.keys import idempotency_key
@@ -40,12 +39,14 @@ def radicale(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     root = tmp_path_factory.mktemp("radicale")
     (root / "users").write_text("clinic:s3cret\n")
     port = _free_port()
+    log = root / "radicale.log"
     proc = subprocess.Popen(
         [sys.executable, "-m", "radicale", "--server-hosts", f"127.0.0.1:{port}",
          "--storage-filesystem-folder", str(root / "collections"),
          "--auth-type", "htpasswd", "--auth-htpasswd-filename", str(root / "users"),
          "--auth-htpasswd-encryption", "plain", "--rights-type", "owner_only"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env={**os.environ},
+        # a file, not a pipe: nobody reads a pipe, and a full one would block Radicale's logging
+        stdout=subprocess.DEVNULL, stderr=log.open("wb"), env={**os.environ},
     )
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
@@ -53,7 +54,7 @@ def radicale(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             socket.create_connection(("127.0.0.1", port), 0.2).close()
             break
         except OSError:
-            assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else ""
+            assert proc.poll() is None, log.read_text()
             time.sleep(0.1)
     url = f"http://127.0.0.1:{port}"
     client = caldav.DAVClient(url=url + "/", username="clinic", password="s3cret")
@@ -76,7 +77,7 @@ def stack(tmp_path: Path, radicale: str):
         "routes": {"calendar": "calendar", "callback": "calendar"},
         "retry": {"immediate_timeout_s": 5},
     })
-    config = ApplianceConfig(data_dir=tmp_path / "data", credentials_dir=creds)
+    config = store_config(tmp_path / "data", creds)
     clock, audit = Clock(NOW), AuditLog()
     integ = build_integrations(config, audit, icfg=icfg, clock=clock, rng=random.Random(1))
     yield integ, clock, audit
@@ -139,10 +140,16 @@ def test_retry_after_lost_response_does_not_double_book(stack, radicale):
     rec = {"start": start.isoformat(), "end": start.replace(minute=30).isoformat(),
            "caller_name": "Ann", "call_ref": "call-3"}
     entry, _ = d.submit("calendar", "calendar.book", "ik_lost", rec, clock())
-    assert d.attempt(entry.id, clock()).status == "delivered"
-    # simulate a crash after the PUT but before the outbox recorded it
-    integ.outbox._db.execute("UPDATE outbox SET state='pending', payload=? WHERE id=?",
-                             (__import__("json").dumps(rec), entry.id))
+
+    def crash(*_a):  # the PUT went through, then the process died before recording it
+        raise SystemExit("killed")
+
+    integ.outbox.mark_delivered, saved = crash, integ.outbox.mark_delivered
+    with pytest.raises(SystemExit):
+        d.attempt(entry.id, clock())
+    integ.outbox.mark_delivered = saved
+    assert integ.outbox.get(entry.id).state is State.IN_FLIGHT
+    clock.advance(integ.config.retry.lease_s + 1)  # the lease expires: reclaimed after restart
     assert d.attempt(entry.id, clock()).result["deduplicated"] is True
     cal = caldav.DAVClient(url=radicale, username="clinic", password="s3cret").calendar(
         url=radicale)
@@ -181,3 +188,77 @@ def test_callback_slot_on_calendar(stack, radicale):
     comp = cal.events()[0].get_icalendar_component()
     assert str(comp["summary"]).startswith("Callback") and "+16175550123" in str(
         comp["description"])
+
+
+def test_confirm_marks_the_event_confirmed_idempotently(stack, radicale):
+    integ, clock, audit = stack
+    tools = integ.tools.for_call("call-6", "+16175550123")
+    assert "calendar.confirm" in tools.names
+    ref = _book(tools, "call-6", "11:30").data["reference"]
+    cal = caldav.DAVClient(url=radicale, username="clinic", password="s3cret").calendar(
+        url=radicale)
+    assert "status" not in cal.events()[0].get_icalendar_component()
+    first = tools.call("calendar.confirm", {"reference": ref}, "k-confirm-1")
+    assert first.ok and first.data["already"] is False and first.data["reference"] == ref
+    assert (first.data["appointment_date"], first.data["appointment_time"]) == (
+        "2027-03-01", "11:30")
+    comp = cal.events()[0].get_icalendar_component()
+    assert str(comp["status"]) == "CONFIRMED" and len(cal.events()) == 1
+    assert comp.decoded("dtstart").astimezone(TZ).strftime("%H:%M") == "11:30"  # untouched
+    again = tools.call("calendar.confirm", {"reference": ref}, "k-confirm-2")  # a new key
+    assert again.ok and again.data["already"] is True and len(cal.events()) == 1
+    confirms = [e[2] for e in audit.events if e[2]["action"] == "calendar.confirm"]
+    assert confirms and all(e["fields"] == ["booking_id", "call_ref"] for e in confirms)
+    assert tools.call("calendar.cancel", {"reference": ref}, "").ok
+    gone = tools.call("calendar.confirm", {"reference": ref}, "k-confirm-3")
+    assert not gone.ok and gone.error == "not_found"
+    assert tools.call("calendar.confirm", {}, "k-confirm-4").error == "not_found"
+
+
+def test_outbound_confirmation_reaches_the_configured_calendar(stack, radicale):
+    from appliance.agent.appointments_source import AppointmentRef, AppointmentTools
+    from appliance.agent.outbound import Appointment
+    from appliance.agent.tools import LocalTools
+    from appliance.runtime.tools import RoutedTools
+
+    integ, clock, _ = stack
+    ref = _book(integ.tools.for_call("call-7", "+16175550123"), "call-7", "13:00").data[
+        "reference"]
+    recorded: list[bool] = []
+    appt = AppointmentRef("caldav", ref, Appointment("Ann Lee", "+16175550123", "2027-03-01",
+                                                     "13:00"))
+    embedded = LocalTools()
+    routed = RoutedTools(integ.tools.for_call("call-8", "+16175550123"), embedded)
+    assert routed.serves("calendar.confirm") and not RoutedTools(None, embedded).serves(
+        "calendar.confirm")
+    tools = AppointmentTools(routed, appt, confirm=lambda: recorded.append(True) or True)
+    res = tools.call("calendar.confirm", {"name": "Ann Lee", "phone": "+16175550123"}, "k8")
+    assert res.ok and res.data == {"appointment_date": "2027-03-01", "appointment_time": "13:00"}
+    assert recorded == [True]  # the job record too
+    cal = caldav.DAVClient(url=radicale, username="clinic", password="s3cret").calendar(
+        url=radicale)
+    assert str(cal.events()[0].get_icalendar_component()["status"]) == "CONFIRMED"
+    cal.events()[0].delete()  # gone meanwhile: the calendar's refusal is the answer
+    gone = AppointmentTools(routed, appt, confirm=lambda: recorded.append(True) or True).call(
+        "calendar.confirm", {"name": "Ann Lee", "phone": "+16175550123"}, "k9")
+    assert not gone.ok and gone.error == "not_found" and recorded == [True]
+
+
+def test_caller_confirms_their_next_appointment_by_name_and_number(stack, radicale):
+    integ, clock, audit = stack
+    ann = integ.tools.for_call("call-9", "+16175550123")
+    ref = _book(ann, "call-9", "15:30").data["reference"]
+    _book(integ.tools.for_call("call-10", "+16175550999"), "call-10", "16:00", name="Bo Chen")
+    caller = integ.tools.for_call("call-11", None)  # a later call, caller ID withheld
+    res = caller.call("calendar.confirm", {"name": "ann  lee", "phone": "(617) 555-0123"}, "kc")
+    assert res.ok and res.data["reference"] == ref and res.data["appointment_time"] == "15:30"
+    cal = caldav.DAVClient(url=radicale, username="clinic", password="s3cret").calendar(
+        url=radicale)
+    status = {str(e.get_icalendar_component()["uid"]): str(
+        e.get_icalendar_component().get("status", "")) for e in cal.events()}
+    assert status[ref] == "CONFIRMED" and list(status.values()).count("CONFIRMED") == 1
+    for wrong in ({"name": "Ann Lee", "phone": "+16175550999"},  # Bo's number
+                  {"name": "Bo Chen", "phone": "+16175550123"}):  # Ann's number
+        miss = caller.call("calendar.confirm", wrong, f"k-{wrong['name']}")
+        assert not miss.ok and miss.error == "not_found"
+    assert list(status.values()).count("CONFIRMED") == 1

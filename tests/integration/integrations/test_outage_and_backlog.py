@@ -36,7 +36,8 @@ def test_outage_of_ten_minutes_loses_and_duplicates_nothing(make_stack, fakes):
         stack.worker.run_once(stack.clock())
         if stack.outbox.counts()["delivered"] == 20:
             break
-    assert stack.outbox.counts() == {"pending": 0, "in_flight": 0, "delivered": 20, "dead": 0}
+    assert stack.outbox.counts() == {"pending": 0, "in_flight": 0, "delivered": 20, "dead": 0,
+                                     "unconfirmed": 0}
     refs = [t["external_id"] for t in fakes.zendesk_tickets]
     assert len(refs) == 20 and len(set(refs)) == 20
 
@@ -91,3 +92,17 @@ def test_backlog_of_1000_figures(make_stack, fakes):
           f"{simulated:.0f} s simulated (1,000 would take {(n - rate.burst) / rate.rate_per_s:.0f}"
           f" s)")
     assert all(e.state is State.DELIVERED for e in stack2.outbox.list(limit=2000))
+
+
+def test_bench_outbox_reports_latency_drain_and_no_duplicates(tmp_path, capsys):
+    from appliance.cli import main
+
+    code = main(["bench", "outbox", "--n", "60", "--samples", "10", "--lost-responses", "0.25",
+                 "--dir", str(tmp_path)])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "healthy in-call delivery (10 tool calls -> confirmed): p50" in out
+    assert "drain 60 queued actions:" in out
+    assert "duplicates: 0 (target 0); lost: 0;" in out
+    resent = int(out.split("after a lost response: ")[1].split()[0])
+    assert resent > 0  # responses were lost, retried with the same key, recorded once

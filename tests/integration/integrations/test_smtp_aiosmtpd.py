@@ -3,6 +3,7 @@ STARTTLS + AUTH with a throwaway CA)."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import random
 import socket
@@ -17,9 +18,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
-from integ_support import AuditLog, Clock
+from integ_support import AuditLog, Clock, store_config
 
-from appliance.config import ApplianceConfig
 from appliance.integrations.build import build_integrations
 from appliance.integrations.config import IntegrationsConfig
 from appliance.integrations.outbox import State
@@ -29,12 +29,18 @@ class Sink:
     def __init__(self) -> None:
         self.messages: list[bytes] = []
         self.reject_next: str | None = None
+        self.then: str | None = None  # "drop" | "stall": accept the message, lose the reply
 
     async def handle_DATA(self, server, session, envelope):  # noqa: N802
         if self.reject_next:
             code, self.reject_next = self.reject_next, None
             return code
-        self.messages.append(envelope.original_content)
+        self.messages.append(envelope.original_content)  # accepted: it will be delivered
+        then, self.then = self.then, None
+        if then == "drop":
+            server.transport.abort()  # the connection dies before the 250 goes out
+        elif then == "stall":
+            await asyncio.sleep(3)  # the 250 comes after the client gave up
         return "250 OK"
 
 
@@ -66,7 +72,7 @@ def _cert(tmp: Path) -> tuple[Path, Path]:
     return cert_path, key_path
 
 
-def _stack(tmp_path: Path, smtp: dict):
+def _stack(tmp_path: Path, smtp: dict, **extra: dict):
     creds = tmp_path / "creds"
     creds.mkdir(exist_ok=True)
     (creds / "smtp-password").write_text("mailpw\n")
@@ -74,8 +80,9 @@ def _stack(tmp_path: Path, smtp: dict):
         "destinations": [{"kind": "smtp", "name": "mail", "sender": "agent@clinic.test",
                           "recipients": ["frontdesk@clinic.test"], "timeout_s": 5, **smtp}],
         "routes": {"escalation": ["mail"], "ticket": "mail"},
+        **extra,
     })
-    config = ApplianceConfig(data_dir=tmp_path / "data", credentials_dir=creds)
+    config = store_config(tmp_path / "data", creds)
     clock = Clock()
     return build_integrations(config, AuditLog(), icfg=icfg, clock=clock,
                               rng=random.Random(3)), clock
@@ -144,3 +151,44 @@ def test_starttls_and_auth(tmp_path):
         integ.stop()
     finally:
         ctl.stop()
+
+
+@pytest.mark.parametrize("then", ["drop", "stall"])
+def test_reply_lost_after_the_message_was_sent_is_never_resent(tmp_path, plain_server, then):
+    sink, port = plain_server
+    integ, clock = _stack(tmp_path, {"host": "127.0.0.1", "port": port, "security": "none",
+                                     "timeout_s": 1}, retry={"immediate_timeout_s": 1})
+    sink.then = then
+    res = integ.tools.for_call("call-4").call("alerts.escalate", {"reason": "smoke"}, "")
+    assert not res.ok and res.data["unconfirmed"] == ["mail"]  # not promised, not re-sent
+    for _ in range(5):
+        clock.advance(10**6)
+        integ.worker.drain(clock())
+    assert len(sink.messages) == 1  # exactly one mail
+    (entry,) = integ.outbox.list()
+    assert entry.state is State.UNCONFIRMED and entry.attempts == 1
+    assert "reply lost" in entry.last_error
+    msg = message_from_bytes(sink.messages[0])
+    assert msg["Message-ID"] == f"<{entry.idempotency_key}@clinic.test>"  # still deterministic
+    integ.stop()
+
+
+def test_refused_connection_is_retried_and_mailed_once(tmp_path):
+    port = _port()  # nothing listens yet: definitely not delivered
+    integ, clock = _stack(tmp_path, {"host": "127.0.0.1", "port": port, "security": "none"})
+    res = integ.tools.for_call("call-5").call("helpdesk.create_ticket", {"summary": "hi"}, "")
+    assert res.error == "queued"
+    (entry,) = integ.outbox.list()
+    assert entry.state is State.PENDING and "ConnectionRefusedError" in entry.last_error
+    sink = Sink()
+    ctl = Controller(sink, hostname="127.0.0.1", port=port)
+    ctl.start()
+    try:
+        clock.advance(60)
+        integ.worker.drain(clock())
+        clock.advance(10**6)
+        integ.worker.drain(clock())
+    finally:
+        ctl.stop()
+    assert len(sink.messages) == 1 and integ.outbox.get(entry.id).state is State.DELIVERED
+    integ.stop()

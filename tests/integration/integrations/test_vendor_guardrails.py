@@ -7,7 +7,7 @@ import json
 import time
 from contextlib import redirect_stdout
 
-from integ_support import vendor_config
+from integ_support import config_file, store_audit, vendor_config
 from vendor_fakes import Fault
 
 from appliance.cli import main
@@ -152,8 +152,7 @@ def test_dead_letter_then_outbox_cli_retry(make_stack, fakes):
         stack.worker.run_once(stack.clock())
     (entry,) = stack.outbox.list()
     assert entry.state is State.DEAD and entry.attempts == 4 and "HTTP 500" in entry.last_error
-    cfg_file = stack.config.data_dir.parent / "appliance.toml"
-    cfg_file.write_text(f'data_dir = "{stack.config.data_dir}"\n')
+    cfg_file = config_file(stack.config)
     out = io.StringIO()
     with redirect_stdout(out):
         assert main(["outbox", "list", "--state", "dead", "--config", str(cfg_file)]) == 0
@@ -165,6 +164,8 @@ def test_dead_letter_then_outbox_cli_retry(make_stack, fakes):
     stack.worker.drain(stack.clock.now + 10**6)
     assert stack.outbox.get(entry.id).state is State.DELIVERED
     assert len(fakes.zendesk_tickets) == 1
+    (retried,) = [d for _, a, d in store_audit(stack.config) if a == "outbox.retry"]
+    assert retried == {"outbox_ids": [entry.id], "from_state": "dead"}
 
 
 def test_permanent_error_dead_letters_at_once(make_stack, fakes):
@@ -277,13 +278,23 @@ def test_audit_failure_means_nothing_is_sent(make_stack, fakes):
     def broken(*_a):
         raise OSError("audit disk full")
 
+    opened: list[int] = []
+    real_open = stack.outbox.open_payload
+
+    def spy(entry):
+        opened.append(len(stack.audit.events))  # audit records written before decrypting
+        return real_open(entry)
+
+    stack.outbox.open_payload = spy
     stack.dispatcher.audit = broken
     _, _, res = _ticket(stack)
     assert res.error == "queued" and fakes.sent("/api/v2/tickets.json") == []
+    assert opened == []  # not even decrypted without its audit record
     stack.dispatcher.audit = stack.audit
     stack.clock.advance(60)
     stack.worker.drain(stack.clock())
     assert len(fakes.zendesk_tickets) == 1 and len(stack.audit.events) == 1
+    assert opened == [1]  # decrypted once, after the audit record
 
 
 def test_disabled_destination_offers_no_tool(make_stack, fakes):

@@ -3,15 +3,17 @@ signed-webhook receiver, as one small threaded ``http.server`` app (tests only).
 
 Each enforces its vendor's auth header and request schema, answers with the documented status
 codes and bodies, keeps state (tickets, leads, notes ...) and records every request. Faults are
-injected per path prefix: a documented error status (429 + Retry-After, 5xx, malformed body) or
+injected per path prefix: a documented error status (429 + Retry-After, 5xx, malformed body),
 ``commit_then_stall`` (the side effect happens, then the response is delayed past the client's
-timeout - the classic "did my ticket get created?" case).
+timeout - the classic "did my ticket get created?" case) or ``commit_then_drop`` (the side
+effect happens, then the connection is closed without any response).
 """
 
 from __future__ import annotations
 
 import base64
 import contextlib
+import html
 import itertools
 import json
 import re
@@ -32,6 +34,10 @@ SLACK_PATH = "/services/T000/B000/slacksecret"
 TEAMS_PATH = "/webhookb2/teamssecret"
 
 
+def _now_iso() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
 @dataclass
 class Fault:
     status: int = 500
@@ -39,6 +45,7 @@ class Fault:
     body: bytes = b'{"error":"internal"}'
     commit_then_stall: float = 0.0  # >0: handle normally, then sleep this long before replying
     commit_then_garble: bool = False  # handle normally, then answer 200 with an HTML page
+    commit_then_drop: bool = False  # handle normally, then close the connection, no reply
 
 
 @dataclass
@@ -112,9 +119,13 @@ class VendorFakes:
                     break
         if self.down:
             return self._reply(h, 503, b'{"error":"Service Unavailable"}', {})
-        if fault is not None and not (fault.commit_then_stall or fault.commit_then_garble):
+        if fault is not None and not (fault.commit_then_stall or fault.commit_then_garble
+                                      or fault.commit_then_drop):
             return self._reply(h, fault.status, fault.body, fault.headers)
         status, payload, headers = self.route(h, path, body)
+        if fault is not None and fault.commit_then_drop:
+            h.close_connection = True  # the handler returns without a byte: the socket closes
+            return None
         if fault is not None and fault.commit_then_garble:
             status, payload, headers = 200, b"<html>502 Bad Gateway</html>", {
                 "Content-Type": "text/html"}
@@ -141,6 +152,13 @@ class VendorFakes:
         except ValueError:
             return 400, {"error": "invalid JSON"}, {}
         with self.lock:
+            shown = re.fullmatch(r"/api/v2/tickets/(\d+)", path)
+            if shown and h.command == "GET":  # Zendesk "Show Ticket" / Freshdesk "View a Ticket"
+                if auth == ZENDESK_AUTH:
+                    return self.zendesk_show(int(shown.group(1)))
+                if auth == FRESHDESK_AUTH:
+                    return self.freshdesk_view(int(shown.group(1)))
+                return 401, {"error": "Couldn't authenticate you"}, {}
             if path.startswith("/api/v2/tickets.json") or path.startswith("/api/v2/tickets"):
                 if path.endswith(".json"):
                     if auth != ZENDESK_AUTH:
@@ -215,12 +233,24 @@ class VendorFakes:
             if digest != body.decode():
                 return 400, {"error": "IdempotentRequestError"}, {}
             return 201, resp, {"x-idempotency-lookup": "hit"}
-        ticket = {"id": next(self.ids), **t, "status": "new"}
+        ticket = {"id": next(self.ids), **t, "status": "new", "created_at": _now_iso(),
+                  "updated_at": _now_iso()}
         self.zendesk_tickets.append(ticket)
         resp = {"ticket": ticket}
         if key:
             self.zendesk_keys[key] = (body.decode(), resp)
         return 201, resp, {"x-idempotency-lookup": "miss"}
+
+    def zendesk_show(self, ticket_id: int) -> tuple[int, Any, dict]:
+        t = next((t for t in self.zendesk_tickets if t["id"] == ticket_id), None)
+        if t is None:
+            return 404, {"error": "RecordNotFound", "description": "Not found"}, {}
+        shown = {k: t.get(k) for k in ("id", "external_id", "subject", "status", "priority",
+                                        "type", "tags", "created_at", "updated_at")}
+        shown["url"] = f"{self.url}/api/v2/tickets/{ticket_id}.json"
+        shown["description"] = t["comment"]["body"]  # read-only: the first comment
+        shown["requester_id"] = 9001
+        return 200, {"ticket": shown}, {}
 
     # -- Freshdesk --------------------------------------------------------------------------
     def freshdesk_create(self, d: Any) -> tuple[int, Any, dict]:
@@ -235,9 +265,17 @@ class VendorFakes:
             errors.append({"field": "priority/status", "code": "invalid_value"})
         if errors:
             return 400, {"description": "Validation failed", "errors": errors}, {}
-        ticket = {"id": next(self.ids), **d}
+        ticket = {"id": next(self.ids), **d, "created_at": _now_iso(), "updated_at": _now_iso()}
         self.freshdesk_tickets.append(ticket)
         return 201, ticket, {"X-RateLimit-Total": "50", "X-RateLimit-Remaining": "49"}
+
+    def freshdesk_view(self, ticket_id: int) -> tuple[int, Any, dict]:
+        t = next((t for t in self.freshdesk_tickets if t["id"] == ticket_id), None)
+        if t is None:
+            return 404, b"", {}
+        text = html.unescape(t["description"].replace("<br>", "\n"))
+        return 200, {**t, "description_text": text, "requester_id": 9002,
+                     "responder_id": None}, {}
 
     def freshdesk_search(self, raw_path: str) -> tuple[int, Any, dict]:
         query = unquote(parse_qs(urlsplit(raw_path).query, keep_blank_values=True)["query"][0])

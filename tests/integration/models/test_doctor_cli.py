@@ -39,9 +39,10 @@ def test_healthy_install_exits_zero(manifest_with_copy: Path, tmp_path: Path,
                                     capsys: pytest.CaptureFixture[str]) -> None:
     rc, lines = _doctor(_config(tmp_path, manifest_with_copy, ""), capsys)
     assert rc == 0, lines
-    assert set(lines) >= {"model stt", "model tts", "model llm", "data_dir", "credentials",
-                          "database", "clock", "sip port"}
+    assert set(lines) >= {"model stt", "model tts", "model llm", "model embedding", "data_dir",
+                          "credentials", "database", "clock", "sip port"}
     assert lines["model llm"] == "OK model llm: smollm2-135m-instruct verified (1 file)"
+    assert lines["model embedding"] == "OK model embedding: minilm-l6-v2 verified (6 files)"
     assert lines["model stt"].startswith("OK model stt: whisper-tiny.en verified")
     assert all(line.startswith(("OK ", "WARN ")) for line in lines.values())
 
@@ -93,4 +94,4 @@ def test_verify_without_names_covers_the_configured_model(
     assert main(["models", "verify", "--config", cfg]) == 1
     out = capsys.readouterr().out
     assert "FAIL smol-copy models/smol-copy/m.gguf: file missing" in out
-    assert "3/4 models verified" in out
+    assert "4/5 models verified" in out

@@ -26,7 +26,7 @@ def _flip_byte(path: Path, offset: int) -> None:
 
 
 @pytest.mark.parametrize("name", ["whisper-tiny.en", "piper-joe-medium",
-                                  "smollm2-135m-instruct"])
+                                  "smollm2-135m-instruct", "minilm-l6-v2"])
 def test_default_models_are_installed_and_fully_verified(name: str, tmp_path: Path) -> None:
     reg = ModelRegistry.load(models_dir=tmp_path, runner=_no_pip)
     result = reg.verify(name, full=True)
@@ -39,6 +39,10 @@ def test_default_models_are_installed_and_fully_verified(name: str, tmp_path: Pa
                                                                        path.iterdir()}
     elif kind == "tts-piper":
         assert path.suffix == ".onnx" and Path(f"{path}.json").is_file()
+    elif kind == "text-embedding":
+        assert path.is_dir() and (path / "model.safetensors").stat().st_size == 90_868_376
+        assert (path / "1_Pooling" / "config.json").is_file()
+        assert (path / "tokenizer.json").is_file()
     else:
         assert path.read_bytes()[:4] == b"GGUF"
     assert reg.install([name], progress=lambda _: None)[0].action == "present"

@@ -34,6 +34,8 @@ from appliance.integrations.config import IntegrationsConfig
 from appliance.qa.server import ServerProcess
 from appliance.qa.voices import espeak
 from appliance.runtime.outbound_store import OutboundJobs
+from appliance.store.calls import CallStore
+from appliance.store.keys import init_keys
 from appliance.telephony.caller import TestCaller
 from appliance.telephony.config import SipConfig
 from appliance.telephony.events import CallEvent, CallStarted
@@ -114,6 +116,8 @@ def book_tomorrow(tmp: Path, url: str, people: tuple = (ANN, BO)) -> str:
     creds.mkdir()
     (creds / "caldav-password").write_text("s3cret\n")
     config = ApplianceConfig(data_dir=tmp / "seed", credentials_dir=creds)
+    init_keys(config)  # the outbox seals queued payloads with the store's key
+    CallStore.open(config).close()
     icfg = IntegrationsConfig.model_validate(integrations(url))
     integ = build_integrations(config, lambda *a: None, icfg=icfg)
     day = (datetime.now(ZoneInfo(TZ)) + timedelta(days=1)).date().isoformat()

@@ -15,6 +15,7 @@ from appliance.audio.frame import AudioFrame
 from appliance.qa.script import CallerStep, run_script
 from appliance.qa.voices import espeak
 from appliance.store.access import Vault, current_os_user
+from appliance.store.calls import sip_call_ref
 from appliance.telephony.caller import TestCaller
 
 pytestmark = pytest.mark.slow
@@ -54,6 +55,9 @@ def test_greeting_reply_and_encrypted_record(server, caller_stack, stt, open_sto
     store = open_store()
     call = latest_call(store)
     assert call["ended_at"] is not None and call["audio_chunks"] >= 2
+    # the caller's SIP Call-ID is stored as a digest: how QA finds its own call
+    assert tc.call is not None and tc.call.sip_call_id
+    assert call["sip_ref"] == sip_call_ref(tc.call.sip_call_id)
     vault = Vault(store, current_os_user())
     turns = vault.transcript(call["call_id"])
     caller_text = " ".join(t["text"] for t in turns if t["speaker"] == "caller").lower()

@@ -10,6 +10,7 @@ import random
 import shutil
 import socket
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -31,6 +32,9 @@ from appliance.telephony.events import (
 )
 from appliance.telephony.lifetime import pinned_types
 from appliance.telephony.stack import SipStack
+
+sys.path.insert(0, str(Path(__file__).parent))  # test-support module shared with runtime tests
+from sip_peers import SipPeer  # noqa: E402
 
 PEERS = Path(__file__).parent / "peers"
 SIPP_PCAPS = Path("/usr/share/sip-tester")
@@ -200,6 +204,12 @@ def procs(tmp_path: Path) -> Iterator[Procs]:
     pr = Procs(tmp_path)
     yield pr
     pr.close()
+
+
+@pytest.fixture
+def peer(procs: Procs):  # noqa: ANN201
+    """``peer(*args)`` starts a ``peers/sip_peer.py`` phone; killed at teardown."""
+    return lambda *args, **kw: SipPeer(procs.spawn, *args, cwd=procs.tmp, **kw)
 
 
 def scenario(tmp: Path, name: str, **subst: object) -> Path:

@@ -1,5 +1,5 @@
 """SipStack against sipp callers: audio + RFC 2833 in, admission (403/486), 4 concurrent
-calls, malformed datagrams, port already in use."""
+calls, overlapping calls reusing media ports, malformed datagrams, port already in use."""
 
 from __future__ import annotations
 
@@ -70,6 +70,40 @@ def test_four_concurrent_calls(agent, procs, kit) -> None:
     for e in ended:
         assert h.digits(e.call_id) == "12#"
         assert h.loud_frames(e.call_id) > 200
+
+
+def test_overlapping_calls_reuse_media_ports(agent, procs, kit) -> None:
+    """Calls end while others are up (the conference bridge keeps ticking): their media ports
+    must not be destroyed then (a use-after-free in pjsua 2.15's asynchronous bridge that
+    crashed concurrent QA runs); they are parked and taken by the next calls."""
+    stack, h = agent(max_calls=4, handler=kit.Handler(echo=True))
+    rc, out = procs.sipp(kit.PEERS / PCAP_DTMF, f"127.0.0.1:{stack.config.port}",
+                         extra=["-m", "7", "-l", "3", "-r", "1"], timeout=90)
+    assert rc == 0, out[-2000:]
+    ended = h.wait_ended(7, 10)
+    assert len(ended) == 7 and {e.code for e in ended} == {200}
+    for e in ended:
+        assert h.digits(e.call_id) == "12#"
+        assert h.loud_frames(e.call_id) > 200
+    assert 1 <= stack.ports.created <= 4  # 7 calls, at most 3 up at once (+ a late reap)
+
+
+def test_quick_calls_reusing_a_call_slot_are_not_hijacked(agent, procs, kit) -> None:
+    """Short back-to-back calls reuse pjsua's call slots (round-robin over max_calls + 2)
+    while the previous holder of a slot still waits to be destroyed; destroying it then
+    (pjsua2 ``~Call``) detached and hung up the new call, which then never ended on our side
+    and filled max_calls (486 for everyone after). Call lengths are swept so the destruction
+    lands inside a newer call of the same slot."""
+    stack, h = agent(max_calls=1)
+    total = 0
+    for pause_ms in (150, 200, 250, 300):
+        rc, out = procs.sipp("uac", f"127.0.0.1:{stack.config.port}", timeout=40,
+                             extra=["-m", "8", "-l", "1", "-r", "20", "-d", str(pause_ms)])
+        assert rc == 0, (pause_ms, out[-2000:])
+        total += 8
+        ended = h.wait_ended(total, 10)
+        assert len(ended) == total and {e.code for e in ended} == {200}, (pause_ms, ended)
+        assert h.wait(lambda: stack.active_calls == [], 5), pause_ms
 
 
 MALFORMED = [

@@ -8,11 +8,15 @@ from appliance.cli import main
 
 
 def test_bench_nlu_prints_accuracy_per_workflow(capsys) -> None:  # noqa: ANN001
-    assert main(["bench", "nlu", "--workflow", "reception", "--workflow", "leads"]) == 0
-    rows = {line.split()[0]: line.split() for line in capsys.readouterr().out.splitlines()[1:]}
+    assert main(["bench", "nlu", "--embeddings", "off", "--workflow", "reception",
+                 "--workflow", "leads"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "embeddings: off" and lines[1].split()[-2:] == ["build", "ms"]
+    rows = {line.split()[0]: line.split() for line in lines[2:]}
     assert set(rows) == {"reception", "leads"}
     assert int(rows["reception"][1]) >= 40  # utterances in the development set
     assert float(rows["reception"][2].rstrip("%")) >= 95.0
+    assert len(rows["leads"]) == 10  # ... p50 ms, p95 ms, build ms
 
 
 def test_bench_nlu_missing_data_is_a_clear_error(tmp_path: Path, capsys) -> None:  # noqa: ANN001

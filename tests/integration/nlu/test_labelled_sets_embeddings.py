@@ -1,0 +1,109 @@
+"""Intent, entity and escalation accuracy on the labelled sets with the real MiniLM encoder —
+the configuration calls run in. Bars are what this reached (dev + blind/blind2/blind3 were
+used for tuning the embedding weight and thresholds; a fresh set is the honest figure).
+Without embeddings the same sets are held to lower bars in tests/unit/nlu."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from appliance.agent.nlu.evaluate import evaluate, load_labelled
+
+from .conftest import TODAY
+
+pytestmark = pytest.mark.slow
+
+DATA = Path(__file__).parents[2] / "unit" / "nlu" / "data"
+WORKFLOWS = ["appointments", "reception", "leads", "support"]
+UNCLEAR = ["purple monkey dishwasher", "banana telescope quickly", "the the the",
+           "asdf qwerty", "hmm yes no maybe"]
+
+
+@pytest.mark.parametrize("workflow", WORKFLOWS)
+def test_development_set(workflow: str, nlu_with) -> None:  # noqa: ANN001
+    rep = evaluate(nlu_with(workflow), load_labelled(DATA / f"{workflow}.yaml"), TODAY)
+    detail = "\n".join(rep.errors)
+    assert rep.intent_accuracy >= 0.97, detail  # measured 100% on all four
+    assert rep.confident_errors == 0, detail
+    assert rep.entity_accuracy >= 0.95 and rep.signal_recall == 1.0, detail
+    assert rep.escalation_accuracy == 1.0, detail
+
+
+@pytest.mark.parametrize("subset", ["blind", "blind2", "blind3"])
+def test_blind_sets(subset: str, nlu_with) -> None:  # noqa: ANN001
+    reps = [evaluate(nlu_with(w), load_labelled(DATA / subset / f"{w}.yaml"), TODAY)
+            for w in WORKFLOWS]
+    detail = "\n".join(e for r in reps for e in r.errors)
+    for r in reps:
+        assert r.intent_accuracy >= 0.86, detail  # at most 2 of 15 per workflow
+        assert r.entity_accuracy >= 0.9, detail
+        assert r.escalation_accuracy == 1.0, detail  # emergency and human: never missed
+    correct = sum(r.intent_correct for r in reps)
+    total = sum(r.intent_total for r in reps)
+    assert correct / total >= 0.93, detail  # measured 100% / 93.3% / 98.3% (175/180)
+    assert sum(r.confident_errors for r in reps) <= 1, detail
+
+
+def test_blind4_set(nlu_with) -> None:  # noqa: ANN001
+    """blind4 (197 utterances, written independently of the workflow examples) measured
+    blind at 91.1-95.7% intent per workflow; its safety misses (clinic emergencies, human
+    requests, injections, anger) then led to broader signal lexicons, so only the intent
+    figure stays blind-ish. Emergencies and human requests must never be missed."""
+    reps = [evaluate(nlu_with(w), load_labelled(DATA / "blind4" / f"{w}.yaml"), TODAY)
+            for w in WORKFLOWS]
+    detail = "\n".join(e for r in reps for e in r.errors)
+    for r in reps:
+        assert r.intent_total >= 40
+        assert r.intent_accuracy >= 0.9, detail
+        assert r.entity_accuracy >= 0.9, detail
+        assert r.escalation_accuracy == 1.0, detail
+        assert r.emergency_correct == r.emergency_total, detail
+    correct = sum(r.intent_correct for r in reps)
+    total = sum(r.intent_total for r in reps)
+    assert correct / total >= 0.94, detail
+
+
+def test_understanding_fits_the_policy_budget(nlu_with) -> None:  # noqa: ANN001
+    """p95 < 50 ms per utterance, in CPU time of the calling thread (the policy worker's
+    cost; wall-clock figures on this shared 2-core machine include other jobs' preemption,
+    see `appliance bench nlu`)."""
+    nlu = nlu_with("appointments")
+    items = load_labelled(DATA / "appointments.yaml")
+    nlu.understand("warm up", TODAY)
+    cpu = []
+    for item in items:
+        t0 = time.thread_time()
+        nlu.understand(item["text"], TODAY)
+        cpu.append((time.thread_time() - t0) * 1000)
+    assert len(cpu) >= 40 and float(np.percentile(cpu, 95)) < 50.0, sorted(cpu)[-5:]
+
+
+@pytest.mark.parametrize("workflow", WORKFLOWS)
+def test_unclear_input_is_clarified_not_guessed(workflow: str, nlu_with) -> None:  # noqa: ANN001
+    nlu = nlu_with(workflow)
+    for text in UNCLEAR:
+        u = nlu.understand(text, TODAY)
+        assert u.confidence < nlu.workflow.rules.min_confidence, (text, u.intent, u.confidence)
+
+
+@pytest.mark.parametrize(("workflow", "text", "want"), [
+    ("appointments", "is there anything sooner than my current slot", "reschedule_appointment"),
+    ("appointments", "can you get rid of my booking", "cancel_appointment"),
+    ("appointments", "could you get the doctor to ring me about my prescription",
+     "leave_message"),
+    ("leads", "what would twenty licences set us back", "pricing_question"),
+])
+def test_embeddings_understand_paraphrases_tfidf_does_not(workflow: str, text: str, want: str,
+                                                         nlu_with) -> None:  # noqa: ANN001
+    from appliance.agent.nlu import Understander
+
+    nlu = nlu_with(workflow)
+    thr = nlu.workflow.rules.min_confidence
+    plain = Understander(nlu.workflow).understand(text, TODAY)
+    assert plain.intent != want or plain.confidence < thr  # TF-IDF + keywords: not sure
+    u = nlu.understand(text, TODAY)
+    assert (u.intent, u.confidence >= thr) == (want, True), (u.confidence, u.explanation)
