@@ -74,15 +74,20 @@ def _ticket_number(req: Request) -> int:
     return int(raw)
 
 
-def _shown(resp: httpclient.HttpResponse, req: Request, what: str) -> dict[str, Any] | None:
-    """The ticket object of a show request; None when it does not exist."""
+def _show_ticket(
+    base_url: str, auth: str, req: Request, what: str
+) -> tuple[dict[str, Any] | None, int]:
+    """GET {base_url}/api/v2/tickets/{number} (Zendesk and Freshdesk share the path):
+    (the response body, HTTP status); the body is None when the ticket does not exist."""
+    url = f"{base_url}/api/v2/tickets/{_ticket_number(req)}"
+    resp = httpclient.request("GET", url, headers={"Authorization": auth}, timeout=req.timeout)
     if resp.status == 404:
-        return None
+        return None, resp.status
     httpclient.raise_for_status(resp, req.now, what)
     body = resp.json()
     if not isinstance(body, dict):
         raise TransientError(f"{what}: malformed response", resp.status)
-    return body
+    return body, resp.status
 
 
 class ZendeskClient(Client):
@@ -139,15 +144,12 @@ class ZendeskClient(Client):
     def read(self, req: Request) -> dict[str, Any]:
         if req.action != TICKET_STATUS:
             return super().read(req)
-        url = f"{self.cfg.base_url}/api/v2/tickets/{_ticket_number(req)}"
-        resp = httpclient.request("GET", url, headers={"Authorization": self._auth},
-                                  timeout=req.timeout)
-        body = _shown(resp, req, "zendesk show ticket")
+        body, code = _show_ticket(self.cfg.base_url, self._auth, req, "zendesk show ticket")
         if body is None:
             return {"found": False}
         t = body.get("ticket")
         if not isinstance(t, dict) or "status" not in t:
-            raise TransientError("zendesk: malformed ticket response", resp.status)
+            raise TransientError("zendesk: malformed ticket response", code)
         status = _ZD_STATUS.get(str(t["status"]), "in progress")
         return _status_answer(status, t.get("updated_at"), str(t.get("description") or ""))
 
@@ -214,14 +216,11 @@ class FreshdeskClient(Client):
     def read(self, req: Request) -> dict[str, Any]:
         if req.action != TICKET_STATUS:
             return super().read(req)
-        url = f"{self.cfg.base_url}/api/v2/tickets/{_ticket_number(req)}"
-        resp = httpclient.request("GET", url, headers={"Authorization": self._auth},
-                                  timeout=req.timeout)
-        t = _shown(resp, req, "freshdesk view ticket")
+        t, code = _show_ticket(self.cfg.base_url, self._auth, req, "freshdesk view ticket")
         if t is None:
             return {"found": False}
         if "status" not in t:
-            raise TransientError("freshdesk: malformed ticket response", resp.status)
+            raise TransientError("freshdesk: malformed ticket response", code)
         status = _FD_STATUS.get(t["status"], "in progress") if isinstance(
             t["status"], int) else "in progress"
         text = t.get("description_text") or str(t.get("description") or "").replace(

@@ -120,22 +120,31 @@ class ShadowDialogue:
 
 class ShadowAgent:
     def __init__(self, workflow: Any, wf_config: Any, transcriber: Any, vad_config: Any,
-                 clock: Any = None) -> None:
+                 clock: Any = None, understander: Any = None) -> None:
+        """``understander``: the live calls' (with the sentence encoder); None = built from
+        the workflow without embeddings."""
         self.wf = workflow
         self.wf_config = wf_config
         self.stt = transcriber
         self.vad_config = vad_config
         self.clock = clock or (lambda: datetime.now().astimezone())
+        self.understander = understander
 
     @classmethod
     def from_config(cls, config: Any, workflow: str | None = None) -> ShadowAgent:
+        from appliance.agent.nlu import understander_for
+        from appliance.agent.nlu.embedder import optional_encoder
         from appliance.agent.workflow import load_workflow
         from appliance.models.registry import ModelRegistry
         from appliance.speech.stt import build_transcriber
 
         wf = load_workflow(workflow or config.workflow.name, config.workflow.directory)
-        path = config.stt.model_path or ModelRegistry.from_config(config).path(config.stt.model)
-        return cls(wf, config.workflow, build_transcriber(config.stt, path), config.vad)
+        registry = ModelRegistry.from_config(config)
+        path = config.stt.model_path or registry.path(config.stt.model)
+        encoder, _ = optional_encoder(config.nlu, registry)
+        nlu = understander_for(wf, config.workflow.phone_region, encoder)
+        return cls(wf, config.workflow, build_transcriber(config.stt, path), config.vad,
+                   understander=nlu)
 
     def utterances(self, wav: Path) -> list[Any]:
         from appliance.audio.endpointer import UtteranceEnd, VadEndpointer
@@ -156,7 +165,8 @@ class ShadowAgent:
         return [e.audio for e in events if isinstance(e, UtteranceEnd)]
 
     def propose(self, wav: Path, human: str | None = None) -> ShadowResult:
-        dialogue = ShadowDialogue(self.wf, self.wf_config, self.clock)
+        extra = {"understander": self.understander} if self.understander is not None else {}
+        dialogue = ShadowDialogue(self.wf, self.wf_config, self.clock, **extra)
         for audio in self.utterances(Path(wav)):
             t = self.stt.transcribe(audio)
             if t.accepted:

@@ -233,10 +233,9 @@ def build_session(call: CallControl, deps: SessionDeps, components: Any) -> Shad
     from appliance.qa.shadow import ShadowDialogue
 
     def new_dialogue(c: CallControl) -> ShadowDialogue:  # on the policy worker
-        nlu_for = getattr(components, "nlu_for", None)  # the live calls' understanding
-        extra = {"understander": nlu_for(components.workflow)} if nlu_for is not None else {}
         return ShadowDialogue(components.workflow, components.config.workflow,
-                              components.wall_clock, call_id=c.call_id, **extra)
+                              components.wall_clock, call_id=c.call_id,
+                              understander=components.nlu_for(components.workflow))
 
     rec = components.recorder
     return ShadowSession(call, deps, new_dialogue,

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from appliance.agent.nlu import understander_for
 from appliance.agent.workflow import load_workflow
 from appliance.audio.endpointer import UtteranceEnd
 from appliance.audio.frame import AudioFrame
@@ -106,6 +107,7 @@ def _components(config: ApplianceConfig, recorder: object = None) -> SimpleNames
     return SimpleNamespace(
         workflow=load_workflow("reception"), config=config, recorder=recorder,
         wall_clock=lambda: datetime(2026, 11, 23, 10, 0, tzinfo=NY),
+        nlu_for=lambda wf: understander_for(wf, config.workflow.phone_region),
     )
 
 
