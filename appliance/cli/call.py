@@ -55,12 +55,6 @@ def build_steps(raw: list[tuple[str, str]], voice: str) -> list[Any]:
     return steps
 
 
-def free_port() -> int:
-    import socket
-
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def run(args: argparse.Namespace) -> int:
@@ -75,6 +69,8 @@ def run(args: argparse.Namespace) -> int:
     except VoiceError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    from appliance.telephony.ports import free_port
+
     port = args.port or free_port()
     sip = SipConfig(
         port=port,

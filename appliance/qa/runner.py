@@ -37,6 +37,7 @@ from appliance.qa.schedule import (
 from appliance.qa.scoring import CallEvidence, Scorecard, asked_for, said_prompts, score_call
 from appliance.qa.variations import plan
 from appliance.store.calls import sip_call_ref
+from appliance.telephony.ports import free_port
 
 HOLD_S = 1.6  # agent silence that ends its turn: TTS streams sentence by sentence, and under
 # load the gap between two sentences can exceed 1 s (the caller would talk over the rest)
@@ -63,12 +64,6 @@ class Target:
     faults: FaultServer | None = None
 
 
-def _free_port() -> int:
-    from appliance.cli.call import free_port
-
-    return free_port()
-
-
 @contextmanager
 def own_appliance(workflow: str, data_dir: Path, with_faults: bool,
                   max_calls: int = 4) -> Iterator[Target]:
@@ -76,12 +71,12 @@ def own_appliance(workflow: str, data_dir: Path, with_faults: bool,
     ``max_calls``: concurrent calls it accepts (at least the run's concurrency)."""
     from appliance.qa.server import ServerProcess
 
-    port = _free_port()
+    port = free_port()
     overrides: dict[str, Any] = {
-        "sip": {"port": port, "rtp_port": _free_port(), "max_calls": max_calls},
+        "sip": {"port": port, "rtp_port": free_port(), "max_calls": max_calls},
         "metrics_port": 0,
         "workflow": {"name": workflow,
-                     "human_extension": f"sip:frontdesk@127.0.0.1:{_free_port()}"},
+                     "human_extension": f"sip:frontdesk@127.0.0.1:{free_port()}"},
     }
     faults = FaultServer().start() if with_faults else None
     if faults is not None:
@@ -100,7 +95,7 @@ def _caller(codec: str | None, max_calls: int = 2) -> Any:
     from appliance.telephony.stack import SipStack
 
     kw: dict[str, Any] = {"codecs": [codec]} if codec else {}
-    cfg = SipConfig(port=_free_port(), rtp_port=_free_port(), max_calls=max_calls, **kw)
+    cfg = SipConfig(port=free_port(), rtp_port=free_port(), max_calls=max_calls, **kw)
     return SipStack(cfg, lambda e: None)
 
 

@@ -22,8 +22,6 @@ final caller frame went to the encoder, the second when the first frame above
 
 from __future__ import annotations
 
-import random
-import socket
 import threading
 import time
 import uuid
@@ -41,22 +39,8 @@ from appliance.telephony.events import (
     DtmfDigit,
     TransferStatus,
 )
+from appliance.telephony.ports import free_port
 from appliance.telephony.stack import Credentials, SipStack, SipStackError
-
-
-def _free_port(rtp: bool = False) -> int:
-    """A loopback port free for UDP and TCP: kernel-chosen, or random high for RTP."""
-    for _ in range(100):
-        want = random.randrange(20000, 60000, 2) if rtp else 0
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u, \
-                socket.socket(socket.AF_INET, socket.SOCK_STREAM) as t:
-            try:
-                u.bind(("127.0.0.1", want))
-                t.bind(("127.0.0.1", u.getsockname()[1]))
-            except OSError:
-                continue
-            return int(u.getsockname()[1])
-    raise RuntimeError("no free local port")
 
 
 class CallFailed(RuntimeError):
@@ -97,7 +81,7 @@ class TestCaller:
     ) -> None:
         self._own = stack is None
         if stack is None and config is None:
-            config = SipConfig(port=_free_port(), rtp_port=_free_port(rtp=True))
+            config = SipConfig(port=free_port(), rtp_port=free_port())
         self.stack = stack or SipStack(config or SipConfig(), lambda e: None, credentials)
         self.threshold_dbfs = threshold_dbfs
         self._cv = threading.Condition()

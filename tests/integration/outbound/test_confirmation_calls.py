@@ -11,7 +11,6 @@ the (short) backoff, then failed at ``max_attempts = 2``.
 from __future__ import annotations
 
 import os
-import random
 import socket
 import sqlite3
 import subprocess
@@ -39,6 +38,7 @@ from appliance.store.keys import init_keys
 from appliance.telephony.caller import TestCaller
 from appliance.telephony.config import SipConfig
 from appliance.telephony.events import CallEvent, CallStarted
+from appliance.telephony.ports import free_port
 from appliance.telephony.stack import SipStack
 
 pytestmark = pytest.mark.slow
@@ -54,18 +54,6 @@ def _outbound_wired() -> None:
                     "appliance/runtime/outbound.py (config field + run_scheduler task)")
 
 
-def free_port() -> int:
-    for _ in range(200):
-        port = random.randrange(20000, 60000, 2)
-        try:
-            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u, \
-                    socket.socket(socket.AF_INET, socket.SOCK_STREAM) as t:
-                u.bind(("127.0.0.1", port))
-                t.bind(("127.0.0.1", port))
-            return port
-        except OSError:
-            continue
-    raise RuntimeError("no free port")
 
 
 @pytest.fixture

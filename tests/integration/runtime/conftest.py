@@ -3,8 +3,6 @@ plus a caller SIP stack and the STT used to understand what the agent said."""
 
 from __future__ import annotations
 
-import random
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,19 +11,8 @@ import pytest
 from appliance.config import load_config
 from appliance.qa.server import ServerProcess
 from appliance.telephony.config import SipConfig
+from appliance.telephony.ports import free_port
 from appliance.telephony.stack import SipStack
-
-
-def free_port() -> int:
-    for _ in range(200):
-        port = random.randrange(20000, 60000, 2)
-        try:
-            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
-                u.bind(("127.0.0.1", port))
-            return port
-        except OSError:
-            continue
-    raise RuntimeError("no free port")
 
 
 @pytest.fixture(scope="module")

@@ -6,9 +6,7 @@ Every test starts and stops its own peers (sipp, kamailio, baresip, helper proce
 
 from __future__ import annotations
 
-import random
 import shutil
-import socket
 import subprocess
 import sys
 import threading
@@ -31,6 +29,7 @@ from appliance.telephony.events import (
     TransferStatus,
 )
 from appliance.telephony.lifetime import pinned_types
+from appliance.telephony.ports import free_port
 from appliance.telephony.stack import SipStack
 
 sys.path.insert(0, str(Path(__file__).parent))  # test-support module shared with runtime tests
@@ -40,19 +39,6 @@ PEERS = Path(__file__).parent / "peers"
 SIPP_PCAPS = Path("/usr/share/sip-tester")
 
 
-def free_port() -> int:
-    """A port free for both UDP and TCP on 127.0.0.1 (random, to avoid TIME_WAIT reuse)."""
-    for _ in range(200):
-        port = random.randrange(20000, 60000, 2)
-        try:
-            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u, \
-                    socket.socket(socket.AF_INET, socket.SOCK_STREAM) as t:
-                u.bind(("127.0.0.1", port))
-                t.bind(("127.0.0.1", port))
-            return port
-        except OSError:
-            continue
-    raise RuntimeError("no free port")
 
 
 def tone(seconds: float, rate: int, freq: float = 440.0, level: float = 0.3) -> bytes:

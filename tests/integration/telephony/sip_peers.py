@@ -8,32 +8,19 @@ suite's other test-support modules are). The caller of :class:`SipPeer` owns the
 from __future__ import annotations
 
 import json
-import random
-import socket
 import subprocess
 import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
 
+from appliance.telephony.ports import free_port
+
 PEER_SCRIPT = Path(__file__).parent / "peers" / "sip_peer.py"
 
 Spawn = Callable[..., "subprocess.Popen[str]"]
 
 
-def free_port() -> int:
-    """A port free for both UDP and TCP on 127.0.0.1 (random, to avoid TIME_WAIT reuse)."""
-    for _ in range(200):
-        port = random.randrange(20000, 60000, 2)
-        try:
-            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u, \
-                    socket.socket(socket.AF_INET, socket.SOCK_STREAM) as t:
-                u.bind(("127.0.0.1", port))
-                t.bind(("127.0.0.1", port))
-            return port
-        except OSError:
-            continue
-    raise RuntimeError("no free port")
 
 
 def popen(cmd: list[str], **kw: object) -> subprocess.Popen[str]:
