@@ -27,9 +27,11 @@ def normalize_value(value: Any) -> Any:
 
 
 def normalize_args(args: Mapping[str, Any]) -> dict[str, Any]:
-    """Drop empty values and normalize keys and values, so cosmetic differences don't matter."""
+    """Drop empty values and normalize keys and values, so cosmetic differences don't matter.
+    Keys that normalize alike ("Name", "name ") keep the value of the last original key in
+    sorted order, so the result never depends on the mapping's insertion order."""
     out: dict[str, Any] = {}
-    for k, v in args.items():
+    for k, v in sorted(args.items(), key=lambda kv: str(kv[0])):
         if v is None or (isinstance(v, str) and not v.strip()):
             continue
         out[str(k).strip().casefold()] = normalize_value(v)

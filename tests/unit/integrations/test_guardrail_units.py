@@ -51,6 +51,12 @@ def test_idempotency_key_ignores_order(args):
     assert idempotency_key("c", "a", args) == idempotency_key("c", "a", rev)
 
 
+def test_idempotency_key_with_keys_that_normalize_alike_ignores_order():
+    """Found by the property above: {"A": .., "a": ..} used to depend on insertion order."""
+    assert idempotency_key("c", "a", {"A": "x", "a": "y"}) == idempotency_key(
+        "c", "a", {"a": "y", "A": "x"})
+
+
 def test_scrub_text_removes_pii():
     text = ("Ann Lee (DOB 03/04/1961) at +1 617 555 0123 or ann@example.org, SSN 123-45-6789, "
             "card 4111 1111 1111 1111, wants a refill")
