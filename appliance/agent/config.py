@@ -61,6 +61,11 @@ class WorkflowConfig(BaseModel):
     emergency_number: str = "911"
     phone_region: str = Field("US", description="ISO 3166 region for national phone numbers")
     human_extension: str = Field("sip:frontdesk@127.0.0.1:5090", description="transfer target")
+    offer_caller_id: bool = Field(
+        True,
+        description="when a phone number is needed, ask whether the number the caller is "
+        "calling from (a valid caller ID; only its last four digits are spoken) is the best one",
+    )
     silence_reprompt_s: float = Field(7.0, gt=1)
     silence_reprompts: int = Field(1, ge=0, le=5)
 

@@ -22,6 +22,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
+from appliance.agent.caller_id import CallerIdOffer
 from appliance.agent.config import WorkflowConfig
 from appliance.agent.emergency_check import EmergencyCheck
 from appliance.agent.escalation import State
@@ -49,12 +50,14 @@ EMERGENCY_MIN_CONFIDENCE = 0.8
 _CLOSING = ("bye", "goodbye", "good bye", "that's everything", "that's all", "nothing else")
 
 
-class WorkflowConversation(EmergencyCheck):
+class WorkflowConversation(EmergencyCheck, CallerIdOffer):
     """One call's dialogue (implements :class:`appliance.agent.types.Conversation`).
 
     ``clock`` returns an aware ``datetime``; relative dates resolve in ``config.timezone``.
     ``call_id`` seeds tool idempotency keys (a UUID when omitted). ``fallback`` and
-    ``summarizer`` are the optional, guarded LLM helpers. Not thread-safe: the runtime
+    ``summarizer`` are the optional, guarded LLM helpers. ``caller_id`` (E.164, see
+    :func:`~appliance.agent.caller_id.caller_id_number`) is offered when a phone number is
+    needed. Not thread-safe: the runtime
     drives one conversation from one worker thread (the policy/LLM worker).
     """
 
@@ -70,6 +73,7 @@ class WorkflowConversation(EmergencyCheck):
         understander: Understander | None = None,
         fallback: IntentFallback | None = None,
         summarizer: Summarizer | None = None,
+        caller_id: str | None = None,
     ) -> None:
         self.wf = workflow
         self.config = config
@@ -77,6 +81,7 @@ class WorkflowConversation(EmergencyCheck):
         self.tools = tools
         self.phraser = phraser
         self.call_id = call_id or uuid.uuid4().hex
+        self.caller_id = caller_id  # E.164, offered instead of asking for a number
         self.nlu = understander or understander_for(workflow, config.phone_region)
         self.fallback = fallback
         self.summarizer = summarizer or Summarizer(region=config.phone_region)
@@ -210,6 +215,8 @@ class WorkflowConversation(EmergencyCheck):
             offer = self._check_availability(spec)
             if offer is not None:
                 return offer
+        if missing == "phone" and (offer := self._offer_caller_id()) is not None:
+            return offer
         if missing is not None:
             self.state = State.filling
             self.pending = missing
@@ -262,6 +269,8 @@ class WorkflowConversation(EmergencyCheck):
     def _on_fill(self, u: Understanding) -> AgentReply:
         spec = self._spec()
         assert self.pending is not None
+        if (answer := self._on_caller_id_answer(u)) is not None:
+            return answer
         switch = u.intent if u.intent != self.intent else None
         fields = {*spec.slots, *spec.optional}
         answers_this_task = any(k in fields for k in u.entities)  # e.g. the message's reason

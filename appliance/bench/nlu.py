@@ -49,6 +49,8 @@ def register(bsub: argparse._SubParsersAction) -> None:
     p.add_argument("--single-call", action="store_true",
                    help="ask the LLM once (no reordered second question)")
     p.add_argument("--verbose", action="store_true", help="print every fallback decision")
+    p.add_argument("--errors", action="store_true",
+                   help="print every miss (labelled text: test data, never caller speech)")
     p.add_argument("--embeddings", choices=("on", "off", "both"), default="on",
                    help="sentence embeddings as [nlu] configures them (on), none, or both")
     p.set_defaults(func=run)
@@ -82,11 +84,14 @@ def run(args: argparse.Namespace) -> int:
             t0 = time.perf_counter()
             nlu = Understander(load_workflow(name), encoder=enc)
             build_ms = (time.perf_counter() - t0) * 1000
-            s = evaluate(nlu, items, args.today).summary()
+            rep = evaluate(nlu, items, args.today)
+            s = rep.summary()
             print(f"{name:<13} {s['utterances']:>4} {s['intent_accuracy']:>7.1%} "
                   f"{s['entity_accuracy']:>7.1%} {s['escalation_accuracy']:>7.1%} "
                   f"{s['emergency_recall']:>7.1%} {s['confident_error_rate']:>8.1%} "
                   f"{s['latency_p50_ms']:>7.2f} {s['latency_p95_ms']:>7.2f} {build_ms:>8.0f}")
+            if args.errors:
+                print("".join(f"    {e}\n" for e in rep.errors), end="")
             if model is not None and enc is modes[-1]:
                 rows.append(_fallback_row(name, nlu, items, model, args))
     if encoder is not None:

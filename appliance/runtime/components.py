@@ -106,9 +106,12 @@ class Components:
         return VadEndpointer(self.config.vad, sample_rate)
 
     def new_conversation(self, call: CallControl) -> Conversation:
+        from appliance.agent.caller_id import caller_id_number
         from appliance.agent.phrasing import LlmPhraser
         from appliance.agent.policy import WorkflowConversation
 
+        wcfg = self.config.workflow
+        cid = caller_id_number(call.remote_uri, wcfg.phone_region) if wcfg.offer_caller_id else None
         use = self.llm is not None and self.config.llm.phrasing
         phraser = LlmPhraser(self.llm, self.config.llm.max_tokens) if use else None
         return WorkflowConversation(
@@ -119,6 +122,7 @@ class Components:
             phraser,
             call_id=call.call_id,
             understander=self.nlu_for(self.workflow),
+            caller_id=cid,
             **_llm_helpers(self.llm, self.workflow, self.config),
         )
 

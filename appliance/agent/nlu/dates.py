@@ -8,7 +8,9 @@ the injected clock); nothing reads the system clock. Conventions, stated once:
 - A month/day without a year is the next occurrence (today included).
 - Times without am/pm use business hours: 1-6 → afternoon, 7-11 → morning, unless a part of the
   day ("in the morning", "afternoon") says otherwise. Output is 24 h ``HH:MM``.
-- Numeric dates are month/day[/year] (US order).
+- Numeric dates follow the site's phone region: month/day[/year] where that is the custom
+  (US, Canada, the Philippines and US territories), day/month[/year] elsewhere; a first number
+  above 12 is always a day.
 """
 
 from __future__ import annotations
@@ -157,7 +159,18 @@ def _is_verbish(tokens: list[str], i: int) -> bool:
     return prev in ("i", "you", "we", "it", "that", "this", "which", "he", "she", "they")
 
 
-def _numeric(tokens: list[str]) -> tuple[int, int, int | None] | None:
+# Regions whose numeric dates are month first (everywhere else: day first).
+MONTH_FIRST = frozenset({"US", "CA", "PH", "PR", "GU", "VI", "AS", "MP", "UM", "FM", "MH", "PW"})
+
+
+def month_first(region: str) -> bool:
+    return region.upper() in MONTH_FIRST
+
+
+def _numeric(
+    tokens: list[str], region: str = "US"
+) -> tuple[int, int, int | None] | None:
+    """(month, day, year|None) from ISO "2026-03-05" or "3/5[/26]" read in the region's order."""
     joined = " ".join(tokens)
     m = re.search(r"\b(\d{4}) - (\d{1,2}) - (\d{1,2})\b|\b(\d{4})-(\d{1,2})-(\d{1,2})\b", joined)
     if m:
@@ -168,15 +181,18 @@ def _numeric(tokens: list[str]) -> tuple[int, int, int | None] | None:
         y = int(m.group(3)) if m.group(3) else None
         if y is not None and y < 100:
             y += 2000 if y < 50 else 1900
-        return int(m.group(1)), int(m.group(2)), y
+        a, b = int(m.group(1)), int(m.group(2))
+        if b > 12 or (month_first(region) and a <= 12):
+            return a, b, y
+        return b, a, y
     return None
 
 
-def extract_date(text: str, today: date) -> date | None:
+def extract_date(text: str, today: date, region: str = "US") -> date | None:
     """The (future-leaning) calendar date the caller means, or None."""
     toks = _tokens(text)
     joined = " ".join(toks)
-    num = _numeric(toks)
+    num = _numeric(toks, region)
     if num is not None:
         month, day, year = num
         d = _safe_date(year or today.year, month, day)
@@ -236,10 +252,10 @@ def extract_date(text: str, today: date) -> date | None:
     return None
 
 
-def extract_date_of_birth(text: str, today: date) -> date | None:
+def extract_date_of_birth(text: str, today: date, region: str = "US") -> date | None:
     """A past date with a year (age 0-120), e.g. "March 3rd 1985", "3/3/85"."""
     toks = _tokens(text)
-    found = _numeric(toks) or _month_day(toks)
+    found = _numeric(toks, region) or _month_day(toks)
     if found is None or found[2] is None:
         return None
     month, day, year = found

@@ -367,13 +367,13 @@ def extract_entities(
                 if v is None and saw:
                     invalid[name] = "not a valid phone number"
             case EntityType.date:
-                d = extract_date(text, today)
+                d = extract_date(text, today, region)
                 v = d.isoformat() if d and d >= today else None
                 pod = part_of_day(text)
                 if pod:
                     values["part_of_day"] = pod
             case EntityType.date_of_birth:
-                d = extract_date_of_birth(text, today)
+                d = extract_date_of_birth(text, today, region)
                 v = d.isoformat() if d else None
             case EntityType.time:
                 v = extract_time(text, expect=asked)

@@ -66,12 +66,12 @@ class Dialogue:
 @pytest.fixture
 def dialogue() -> Callable[..., Dialogue]:
     def make(workflow: str, tools: Any = None, clock: Callable[[], datetime] | None = None,
-             phraser: Any = None, **cfg: Any) -> Dialogue:
+             phraser: Any = None, caller_id: str | None = None, **cfg: Any) -> Dialogue:
         clock = clock or (lambda: NOW)
         tools = tools if tools is not None else LocalTools(clock)
         config = WorkflowConfig(name=workflow, **cfg)
         conv = WorkflowConversation(load_workflow(workflow), config, clock, tools, phraser,
-                                    call_id="test-call")
+                                    call_id="test-call", caller_id=caller_id)
         d = Dialogue(conv, tools)
         d.start()
         return d

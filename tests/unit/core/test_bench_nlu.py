@@ -22,3 +22,16 @@ def test_bench_nlu_prints_accuracy_per_workflow(capsys) -> None:  # noqa: ANN001
 def test_bench_nlu_missing_data_is_a_clear_error(tmp_path: Path, capsys) -> None:  # noqa: ANN001
     assert main(["bench", "nlu", "--data", str(tmp_path / "none")]) == 2
     assert "no labelled sets" in capsys.readouterr().out
+
+
+def test_bench_nlu_errors_lists_each_miss(tmp_path: Path, capsys) -> None:  # noqa: ANN001
+    (tmp_path / "support.yaml").write_text(
+        '- {text: "my printer is jammed", intent: report_problem, entities: {category: printer}}\n'
+        '- {text: "my printer is jammed", intent: check_ticket_status}\n'
+    )
+    assert main(["bench", "nlu", "--embeddings", "off", "--workflow", "support",
+                 "--data", str(tmp_path), "--errors"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[2].split()[:3] == ["support", "2", "50.0%"]
+    assert out[3].strip().startswith("intent 'my printer is jammed': want check_ticket_status")
+    assert len(out) == 4

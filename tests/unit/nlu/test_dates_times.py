@@ -113,3 +113,25 @@ def test_spoken_forms() -> None:
     assert spoken_time("14:30") == "2:30 PM"
     assert spoken_time("09:00") == "9 AM"
     assert spoken_time("12:00") == "noon"
+
+
+@pytest.mark.parametrize(
+    ("text", "region", "want"),
+    [
+        ("4/5", "US", "2026-04-05"),  # April 5th in the US
+        ("4/5", "GB", "2026-05-04"),  # 4 May in the UK
+        ("4/5", "de", "2026-05-04"),
+        ("25/3", "US", "2026-03-25"),  # a first number above 12 is always a day
+        ("3/25", "GB", "2026-03-25"),  # ... and a second one above 12 is never a month
+        ("10/3/2027", "AU", "2027-03-10"),
+        ("2026-04-05", "GB", "2026-04-05"),  # ISO is unambiguous everywhere
+    ],
+)
+def test_numeric_dates_follow_the_region(text: str, region: str, want: str) -> None:
+    assert extract_date(f"could I come in on {text}", TODAY, region) == date.fromisoformat(want)
+
+
+def test_date_of_birth_numeric_order_follows_the_region() -> None:
+    assert extract_date_of_birth("born 7/2/85", TODAY, "US") == date(1985, 7, 2)
+    assert extract_date_of_birth("born 7/2/85", TODAY, "GB") == date(1985, 2, 7)
+    assert extract_date_of_birth("born 31/12/1960", TODAY, "US") == date(1960, 12, 31)
