@@ -36,7 +36,8 @@ ASK_FOR_ANY = frozenset({"staff"})  # "speak to (it support) staff": a person, i
 DEPARTMENT_CONFIDENCE = 0.6
 CALLBACK_PHRASES = (
     "call me back", "call back", "callback", "ring me", "call me later", "give me a call",
-    "get back to me", "phone me", "give me a ring",
+    "get back to me", "phone me", "give me a ring", "reach out to me", "give me a buzz",
+    "contact me", "get in touch with me", "call me when", "call me tomorrow",
 )
 
 

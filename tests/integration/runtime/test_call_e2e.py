@@ -160,24 +160,3 @@ def test_caller_hangs_up_mid_greeting_then_next_call_works(
     assert len(calls) == 2 and all(c["ended_at"] is not None for c in calls)
     assert server.proc is not None and server.proc.poll() is None
 
-
-def test_caller_id_is_offered_by_its_last_four_digits(server, stt) -> None:
-    """The From user part of a real INVITE becomes the offered number; "yes" takes it."""
-    from appliance.telephony.config import SipConfig
-    from appliance.telephony.ports import free_port
-
-    cfg = SipConfig(port=free_port(), rtp_port=free_port(), user="+12125550123")
-    lines = ("Hello, I would like to leave a message for the doctor.", "My name is John Smith.",
-             "Yes, that's right.")
-    steps = [CallerStep("speech", audio=espeak(t)) for t in lines]
-    with TestCaller(config=cfg) as tc:
-        res = run_script(tc, server.uri, steps)
-    offer = said(stt, res.replies[1])
-    assert "calling from" in offer and "ending in" in offer, offer
-    spoken = offer.split("ending in", 1)[1].split("best", 1)[0]
-    for word, digit in (("zero", "0"), ("oh", "0"), ("one", "1"), ("two", "2"), ("three", "3")):
-        spoken = spoken.replace(word, digit)
-    assert "".join(c for c in spoken if c.isdigit()) == "0123", offer  # only the last four
-    assert "212" not in offer and "555" not in offer, offer
-    after = said(stt, res.replies[2])
-    assert "number" not in after and "message" in after, after  # took it; asks for the message
