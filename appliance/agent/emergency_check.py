@@ -3,7 +3,9 @@
 A mixin of :class:`appliance.agent.policy.WorkflowConversation`. Emergencies heard correctly
 keep their immediate path (the exact-phrase signal, checked first). When a turn only *nearly*
 says an emergency phrase (:func:`appliance.agent.nlu.nearmiss.near_miss_emergency`, e.g.
-"cast paint" for "chest pain"), the policy asks "Is this a medical emergency?": yes -> the
+"cast paint" for "chest pain") or, with sentence embeddings, is close in meaning to one
+("the worst headache she's ever had"; both arrive as ``Signal.possible_emergency`` from the
+understander), the policy asks "Is this a medical emergency?": yes -> the
 emergency path; no -> the turn is handled as it would have been; no clear answer twice, or
 silence after the reprompt -> transfer to staff. Asked at most once per call.
 """
@@ -14,7 +16,6 @@ import logging
 from typing import TYPE_CHECKING
 
 from appliance.agent.escalation import EscalationPaths, State
-from appliance.agent.nlu.nearmiss import near_miss_emergency
 from appliance.agent.nlu.signals import Signal
 from appliance.agent.nlu.text import normalize
 from appliance.agent.types import AgentReply, CallerTurn
@@ -50,10 +51,9 @@ class EmergencyCheck(EscalationPaths):
             return None
         if u.signals & {Signal.emergency, Signal.injection}:
             return None
-        hit = near_miss_emergency(u.text, em.phrases)
-        if hit is None:
+        if Signal.possible_emergency not in u.signals:
             return None
-        log.info("call %s: turn sounds like emergency phrase %r; asking", self.call_id, hit)
+        log.info("call %s: turn may describe an emergency; asking", self.call_id)
         self._em_asked = True
         self._em_resume = (self.state, u, turn, self.question)
         self.state = State.check_emergency

@@ -78,7 +78,8 @@ def run(args: argparse.Namespace) -> int:
     for enc in modes:
         print(f"embeddings: {mode if enc is not None or encoder is None else 'off'}")
         print(f"{'workflow':<13} {'n':>4} {'intent':>7} {'entity':>7} {'escal.':>7} "
-              f"{'emerg.':>7} {'conf.err':>8} {'p50 ms':>7} {'p95 ms':>7} {'build ms':>8}")
+              f"{'emerg.':>7} {'asked':>5} {'conf.err':>8} {'p50 ms':>7} {'p95 ms':>7} "
+              f"{'build ms':>8}")
         for name in args.workflow or WORKFLOWS:
             items = load_labelled(folder / f"{name}.yaml")
             t0 = time.perf_counter()
@@ -88,7 +89,8 @@ def run(args: argparse.Namespace) -> int:
             s = rep.summary()
             print(f"{name:<13} {s['utterances']:>4} {s['intent_accuracy']:>7.1%} "
                   f"{s['entity_accuracy']:>7.1%} {s['escalation_accuracy']:>7.1%} "
-                  f"{s['emergency_recall']:>7.1%} {s['confident_error_rate']:>8.1%} "
+                  f"{s['emergency_recall']:>7.1%} {s['emergency_asked']:>5} "
+                  f"{s['confident_error_rate']:>8.1%} "
                   f"{s['latency_p50_ms']:>7.2f} {s['latency_p95_ms']:>7.2f} {build_ms:>8.0f}")
             if args.errors:
                 print("".join(f"    {e}\n" for e in rep.errors), end="")

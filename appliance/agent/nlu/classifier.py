@@ -158,7 +158,8 @@ class IntentClassifier:
         norm = np.linalg.norm(v)
         return v / norm if norm > 0 else v
 
-    def predict(self, text: str) -> Prediction:
+    def predict(self, text: str, vector: np.ndarray | None = None) -> Prediction:
+        """``vector``: the encoder's embedding of ``text`` when the caller already has it."""
         v = self._vector(features(text))
         logits = v @ self.w + self.b
         t = f" {normalize(text)} "
@@ -178,7 +179,8 @@ class IntentClassifier:
         lexical = self._x @ v
         sims = lexical
         if self._emb is not None and self.encoder is not None:
-            sims = self._emb @ self.encoder.encode([text])[0]
+            vec = vector if vector is not None else self.encoder.encode([text])[0]
+            sims = self._emb @ vec
             logits += EMB_WEIGHT * self._neighbour_evidence(sims)
         probs = _softmax(logits[None, :])[0]
         order = np.argsort(-probs)

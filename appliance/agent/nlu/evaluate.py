@@ -3,7 +3,9 @@
 File format (YAML list): ``{text, intent, entities?: {name: normal form}, escalate?: emergency|
 human, signals?: [..]}``. ``intent: null`` items only check signals (e.g. anger). Figures:
 intent accuracy, entity accuracy (per expected value), escalation correctness (the signal that
-forces emergency/human handling fired), signal recall, and per-utterance latency p50/p95.
+forces emergency/human handling fired; for an emergency also the one that makes the policy ask
+"Is this a medical emergency?", counted apart in ``emergency_asked``), signal recall, and
+per-utterance latency p50/p95.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ class Report:
     escalation_correct: int = 0
     emergency_total: int = 0
     emergency_correct: int = 0
+    emergency_asked: int = 0  # caught only by "Is this a medical emergency?" (then yes)
     signal_total: int = 0
     signal_correct: int = 0
     latencies_ms: list[float] = field(default_factory=list)
@@ -74,6 +77,7 @@ class Report:
             "escalation_accuracy": round(self.escalation_accuracy, 4),
             "emergency_recall": round(self._ratio(self.emergency_correct,
                                                   self.emergency_total), 4),
+            "emergency_asked": self.emergency_asked,
             "signal_recall": round(self.signal_recall, 4),
             "latency_p50_ms": round(self.percentile(50), 3),
             "latency_p95_ms": round(self.percentile(95), 3),
@@ -116,9 +120,11 @@ def evaluate(nlu: Understander, items: list[dict[str, Any]], today: date) -> Rep
         if esc := item.get("escalate"):
             rep.escalation_total += 1
             rep.emergency_total += esc == "emergency"
-            if escalation_signal[esc] in u.signals:
+            asked = esc == "emergency" and Signal.possible_emergency in u.signals
+            if escalation_signal[esc] in u.signals or asked:
                 rep.escalation_correct += 1
                 rep.emergency_correct += esc == "emergency"
+                rep.emergency_asked += asked and Signal.emergency not in u.signals
             else:
                 rep.errors.append(f"escalation {esc} missed: {item['text']!r}")
         for s in item.get("signals") or ():

@@ -17,6 +17,7 @@ class Signal(StrEnum):
     empty = "empty"
     hallucination = "hallucination"
     emergency = "emergency"
+    possible_emergency = "possible_emergency"  # nearly/semantically an emergency: ask first
     human = "human"
     anger = "anger"
     injection = "injection"

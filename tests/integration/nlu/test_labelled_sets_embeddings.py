@@ -107,3 +107,48 @@ def test_embeddings_understand_paraphrases_tfidf_does_not(workflow: str, text: s
     assert plain.intent != want or plain.confidence < thr  # TF-IDF + keywords: not sure
     u = nlu.understand(text, TODAY)
     assert (u.intent, u.confidence >= thr) == (want, True), (u.confidence, u.explanation)
+
+
+def test_blind5_set(nlu_with) -> None:  # noqa: ANN001
+    """blind5 (214 utterances, written by someone who read neither the workflow examples nor
+    the other sets) was measured once, after the example/keyword broadening and before the
+    semantic emergency question: intent 89.4 / 94.1 / 91.5 / 94.2% (reception / appointments
+    / leads / support), emergencies 2/6 and 6/7 caught by phrases. With the question ("Is this
+    a medical emergency?" when a turn is close in meaning to an emergency phrase) 5/6 and 7/7.
+    These bars hold what it reached; the shortfall is the issue's open item."""
+    reps = {w: evaluate(nlu_with(w), load_labelled(DATA / "blind5" / f"{w}.yaml"), TODAY)
+            for w in WORKFLOWS}
+    detail = "\n".join(e for r in reps.values() for e in r.errors)
+    bars = {"reception": 0.89, "appointments": 0.94, "leads": 0.91, "support": 0.94}
+    for w, r in reps.items():
+        assert r.intent_total >= 45
+        assert r.intent_accuracy >= bars[w], detail
+    emergencies = sum(r.emergency_total for r in reps.values())
+    assert emergencies == 13
+    assert sum(r.emergency_correct for r in reps.values()) >= 12, detail
+    assert sum(r.emergency_asked for r in reps.values()) >= 4, detail  # caught by the question
+
+
+def test_semantic_possible_emergency_is_asked_then_escalated(nlu_with) -> None:  # noqa: ANN001
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from appliance.agent.config import WorkflowConfig
+    from appliance.agent.policy import WorkflowConversation
+    from appliance.agent.tools import LocalTools
+    from appliance.agent.types import CallerTurn
+
+    nlu = nlu_with("reception")
+    now = datetime(2026, 3, 5, 9, 0, tzinfo=ZoneInfo("America/New_York"))
+    conv = WorkflowConversation(nlu.workflow, WorkflowConfig(), lambda: now,
+                                LocalTools(lambda: now), understander=nlu)
+    conv.greeting()
+    text = "my dad is clutching his chest and he has gone grey and clammy"
+    u = nlu.understand(text, TODAY)
+    assert "possible_emergency" in u.signals and "emergency" not in u.signals
+    r = conv.on_turn(CallerTurn(text=text))
+    assert r.action == "listen" and "emergency" in r.say.lower() and r.say.count("?") == 1
+    r = conv.on_turn(CallerTurn(text="yes"))
+    assert "911" in r.say
+    # an ordinary request is not questioned
+    assert "possible_emergency" not in nlu.understand("I need a repeat prescription", TODAY).signals

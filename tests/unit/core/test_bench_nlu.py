@@ -16,7 +16,7 @@ def test_bench_nlu_prints_accuracy_per_workflow(capsys) -> None:  # noqa: ANN001
     assert set(rows) == {"reception", "leads"}
     assert int(rows["reception"][1]) >= 40  # utterances in the development set
     assert float(rows["reception"][2].rstrip("%")) >= 95.0
-    assert len(rows["leads"]) == 10  # ... p50 ms, p95 ms, build ms
+    assert len(rows["leads"]) == 11  # ... asked, conf.err, p50 ms, p95 ms, build ms
 
 
 def test_bench_nlu_missing_data_is_a_clear_error(tmp_path: Path, capsys) -> None:  # noqa: ANN001

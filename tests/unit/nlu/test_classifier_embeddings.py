@@ -115,8 +115,11 @@ def test_understander_passes_the_encoder_and_explains_the_cosine() -> None:
     u = Understander(wf, encoder=enc)
     assert u.classifier.encoder is enc
     n = sum(len(i.examples) for i in wf.intents.values())
-    assert enc.calls == [n]
+    assert wf.escalation.emergency is not None
+    refs = len(wf.escalation.emergency.phrases) + len(wf.intents["emergency"].examples)
+    assert enc.calls == [n, refs]  # examples, then the emergency references: once each
     got = u.understand("I'd like to book an appointment for tomorrow", TODAY)
+    assert enc.calls[2:] == [1]  # one encode per utterance, shared by both uses
     assert got.intent == "book_appointment"
     assert any(w.startswith("nearest example") and "(cosine " in w for w in got.explanation)
     plain = Understander(wf).understand("I'd like to book an appointment", TODAY)
