@@ -35,7 +35,18 @@ from appliance.agent.workflow import EntityType, MustNever, WorkflowSpec
 _ASK_FOR = re.compile(
     r"\b(?:speak|talk|chat|put me through|transfer me|connect me|get me)(?: to| with)? (.+)"
 )
-ASK_FOR_ANY = frozenset({"staff"})  # "speak to (it support) staff": a person, in any workflow
+# "speak to (it support) staff", "put me through to the owner": a person, in any workflow
+ASK_FOR_ANY = frozenset(
+    [
+        "staff", "owner", "manager", "boss", "guys", "team", "people", "desk", "someone",
+        "somebody", "anyone", "person",
+    ]
+)
+# "is there someone (on the front desk) I could speak with": the person comes first
+_SOMEONE_TO_SPEAK_WITH = re.compile(
+    r"\b(?:someone|somebody|anyone|anybody|a person|a human)(?: \S+){0,5} (?:i|we) "
+    r"(?:could|can|may|might) (?:speak|talk)(?: to| with)?\b"
+)
 DEPARTMENT_CONFIDENCE = 0.6
 # Cosine to the nearest emergency phrase/example at which a turn *possibly* describes an
 # emergency, so the policy asks "Is this a medical emergency?". Set on the development and
@@ -130,7 +141,10 @@ class Understander:
     def _asks_for(self, text: str) -> str | None:
         """"speak/talk/put me through to|with ... <who>" where <who> is a speak_to_human
         keyword (sales, engineer, technician...) or "staff" within four words."""
-        m = _ASK_FOR.search(normalize(text))
+        norm = normalize(text)
+        if (other := _SOMEONE_TO_SPEAK_WITH.search(norm)) is not None:
+            return f"{other.group(0).split()[0]} … speak"
+        m = _ASK_FOR.search(norm)
         if m is None:
             return None
         tail = m.group(1).split()[:4]

@@ -115,7 +115,9 @@ def test_blind5_set(nlu_with) -> None:  # noqa: ANN001
     semantic emergency question: intent 89.4 / 94.1 / 91.5 / 94.2% (reception / appointments
     / leads / support), emergencies 2/6 and 6/7 caught by phrases. With the question ("Is this
     a medical emergency?" when a turn is close in meaning to an emergency phrase) 5/6 and 7/7.
-    These bars hold what it reached; the shortfall is the issue's open item."""
+    Its three missed human requests led to the person-request rules ("put me through to the
+    owner", "someone ... I could speak with"), so those are no longer blind. These bars hold
+    what it reached; the intent shortfall is the issue's open item."""
     reps = {w: evaluate(nlu_with(w), load_labelled(DATA / "blind5" / f"{w}.yaml"), TODAY)
             for w in WORKFLOWS}
     detail = "\n".join(e for r in reps.values() for e in r.errors)
@@ -127,6 +129,9 @@ def test_blind5_set(nlu_with) -> None:  # noqa: ANN001
     assert emergencies == 13
     assert sum(r.emergency_correct for r in reps.values()) >= 12, detail
     assert sum(r.emergency_asked for r in reps.values()) >= 4, detail  # caught by the question
+    for r in reps.values():  # every human request (after the person-request rules it led to)
+        assert r.escalation_correct - r.emergency_correct == (
+            r.escalation_total - r.emergency_total), detail
 
 
 def test_semantic_possible_emergency_is_asked_then_escalated(nlu_with) -> None:  # noqa: ANN001

@@ -1,0 +1,50 @@
+"""Asking for a person in words the workflow's keywords don't list; company names by role."""
+
+from __future__ import annotations
+
+import pytest
+
+from appliance.agent.nlu import Signal
+
+from .conftest import TODAY
+
+
+@pytest.mark.parametrize(
+    ("workflow", "text"),
+    [
+        ("leads", "put me through to the owner please"),
+        ("support", "just transfer me to the IT guys"),
+        ("appointments", "is there someone on the front desk I could speak with"),
+        ("reception", "is there anybody there we can talk to"),
+        ("support", "connect me with your manager"),
+    ],
+)
+def test_asking_for_a_person_is_a_human_request(workflow: str, text: str, nlu_for) -> None:
+    u = nlu_for(workflow).understand(text, TODAY)
+    assert Signal.human in u.signals and u.intent == "speak_to_human", u.explanation
+
+
+@pytest.mark.parametrize(
+    ("workflow", "text", "intent"),
+    [
+        ("reception", "put me through to the pharmacy team", "route_to_department"),
+        ("leads", "can you get me a quote for ten laptops", "new_inquiry"),  # keyword: quote
+        ("support", "I can't connect to the wifi", "report_problem"),
+        ("leads", "I need someone to call me back, there's nobody I can talk to here today",
+         "request_callback"),
+    ],
+)
+def test_not_a_person_request(workflow: str, text: str, intent: str, nlu_for) -> None:
+    u = nlu_for(workflow).understand(text, TODAY)
+    assert Signal.human not in u.signals and u.intent == intent, u.explanation
+
+
+def test_company_after_a_role() -> None:
+    from appliance.agent.nlu.entities import extract_entities
+    from appliance.agent.workflow import load_workflow
+
+    ents = load_workflow("leads").entities
+    said = "I'm the office manager at Pinecrest Realty and we keep getting phished"
+    assert extract_entities(said, ents, TODAY, "US").values["company"] == "Pinecrest Realty"
+    generic = "I'm the IT manager for a school and we need laptops"
+    assert "company" not in extract_entities(generic, ents, TODAY, "US").values
