@@ -51,6 +51,12 @@ HALLUCINATIONS = frozenset(
 _INJECTION = re.compile(
     r"\b(ignore|disregard|forget|override|bypass) (all |any |the |your |my |previous |prior |"
     r"earlier |above )*(instructions?|rules?|prompts?|programming|guidelines|system)\b"
+    r"|\b(ignore|disregard|override|bypass) (the |your |all )?(\w+ )?(script|instructions|"
+    r"rules|guidelines|polic(y|ies)|restrictions|training)\b"
+    r"|\b(forget|ignore) (that )?(you're|you are) (an?|the)\b"
+    r"|\bfrom now on,? you (are|answer|respond|reply|act|obey|work)\b"
+    r"|\b(disclose|share|reveal|leak) (\w+ ){0,3}(patient|caller|customer|client)('s|s'|s)? "
+    r"(\w+ )?(numbers?|names?|details|addresses|address|records?|data)\b"
     r"|\bsystem prompt\b|\bdeveloper mode\b|\bjailbreak\b|\bdo anything now\b"
     r"|\byou are now\b|\bact as (an? )?(admin|administrator|developer|doctor|different)\b"
     r"|\bpretend (to be|you are|you're)\b|\bnew instructions\b"
