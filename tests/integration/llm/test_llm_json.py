@@ -94,7 +94,8 @@ def test_bench_nlu_reports_the_fallback(capsys: pytest.CaptureFixture[str]) -> N
     assert main(args) == 0
     out = capsys.readouterr().out
     assert "LLM fallback:" in out and "latency per fallback decision" in out
-    row = next(ln.split() for ln in out.splitlines() if ln.strip().startswith("support")
+    fallback_table = out.split("LLM fallback:", 1)[1].splitlines()
+    row = next(ln.split() for ln in fallback_table if ln.strip().startswith("support")
                and "%" in ln and len(ln.split()) == 11)
     n, low, calls, to_bad, unclear_acted = (int(row[i]) for i in (1, 4, 5, 7, 10))
     assert n >= 10 and calls >= low

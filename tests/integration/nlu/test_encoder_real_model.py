@@ -91,5 +91,5 @@ def test_bench_nlu_reports_both_modes_latency_and_memory(
     rows = [ln.split() for ln in lines if ln.startswith("appointments")]
     off, on = (float(r[2].rstrip("%")) for r in rows)
     assert on > off and on >= 93.0
-    assert all(float(r[8]) > 0 for r in rows)  # p95 ms per utterance (wall clock)
+    assert all(float(r[9]) > 0 for r in rows)  # p95 ms per utterance (wall clock)
     assert any(ln.startswith("encoder memory since before loading: RSS +") for ln in lines)
