@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 import phonenumbers
 
 from appliance.agent.escalation import EscalationPaths, State
+from appliance.telephony.invite import uri_user
 
 if TYPE_CHECKING:
     from appliance.agent.nlu import Understanding
@@ -26,12 +27,7 @@ if TYPE_CHECKING:
 def caller_id_number(remote_uri: str, region: str) -> str | None:
     """E.164 caller ID from a SIP URI's user part (``sip:+1555...@pbx``, ``<sip:0207...@gw>``)
     when it is a valid number for ``region``; None for anonymous callers and extensions."""
-    uri = remote_uri.strip()
-    if "<" in uri and ">" in uri:
-        uri = uri[uri.index("<") + 1 : uri.index(">")]
-    if ":" in uri:
-        uri = uri.split(":", 1)[1]
-    user = uri.split("@", 1)[0].split(";", 1)[0]
+    user = uri_user(remote_uri)
     digits = user.lstrip("+")
     if not digits.isdigit() or not 7 <= len(digits) <= 15:
         return None
