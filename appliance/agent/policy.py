@@ -131,6 +131,10 @@ class WorkflowConversation(EmergencyCheck, CallerIdOffer):
         if Signal.injection in u.signals:
             return self._refuse("refuse_injection", "prompt_injection")
         if Signal.medical_advice in u.signals:
+            if u.intent is not None and self.wf.intents[u.intent].kind == "transfer":
+                routed = self._start(u.intent, u)  # [escalation] medical_questions_to
+                no_advice = self._fmt(self._t("no_medical_advice"))
+                return dataclasses.replace(routed, say=f"{no_advice} {routed.say}")
             return self._refuse("refuse_medical_advice", "medical_advice")
         if Signal.anger in u.signals and esc.on_anger == "transfer":
             return self._transfer_human("caller_upset", prompt="escalate_anger")

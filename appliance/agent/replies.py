@@ -1,8 +1,8 @@
 """Reply text: prompt templates filled with spoken forms, optionally reworded and guarded.
 
 Normal forms stay in ``AgentReply.entities``; callers hear spoken forms: "Tuesday, March 10",
-"2:30 PM", "617 555 0199". A template that needs a value the turn lacks degrades to its
-first sentence rather than failing the call.
+"2:30 PM", "617 555 0199"; ``{when}`` is the optional date/time phrase. A template that needs a
+value the turn lacks degrades to its first sentence rather than failing the call.
 """
 
 from __future__ import annotations
@@ -33,6 +33,17 @@ def speak(value: str) -> str:
     if _E164.match(value):
         return speak_phone(value)
     return value.replace("_", " ") if re.fullmatch(r"[a-z_]+", value) else value
+
+
+def when_phrase(values: Mapping[str, str]) -> str:
+    """``{when}``: "on Monday, March 9 at 10 AM", "on Monday, March 9", "at 10 AM" from the
+    optional ``date``/``time`` values, or "as soon as we can" when neither was given."""
+    parts = []
+    if _ISO_DATE.match(values.get("date", "")):
+        parts.append(f"on {speak(values['date'])}")
+    if _HHMM.match(values.get("time", "")):
+        parts.append(f"at {speak(values['time'])}")
+    return " ".join(parts) or "as soon as we can"
 
 
 def speak_phone(e164: str) -> str:
@@ -68,6 +79,7 @@ class ReplyWriter:
             "scope": self.wf.scope,
             "emergency_number": self.config.emergency_number,
             "question": question,
+            "when": when_phrase(values),
             **{k: speak(v) for k, v in values.items()},
         }
         try:

@@ -179,6 +179,11 @@ class EscalationSpec(_Strict):
     emergency: EmergencySpec | None = None
     on_tool_failure: Literal["offer", "transfer"] = "offer"
     fallback_intent: str | None = Field(None, description="tool intent used to take a callback")
+    medical_questions_to: str | None = Field(
+        None,
+        description="department (a value of the routing intent's vocab) that takes a medical "
+        "question instead of a refusal; a department the caller names wins",
+    )
 
 
 class RulesSpec(_Strict):
@@ -229,6 +234,14 @@ class WorkflowSpec(_Strict):
         fb = self.escalation.fallback_intent
         if fb is not None and (fb not in self.intents or self.intents[fb].kind != "tool"):
             problems.append(f"escalation.fallback_intent: {fb!r} is not a tool intent")
+        mq = self.escalation.medical_questions_to
+        if mq is not None and not any(
+            i.kind == "transfer" and mq in self.entities[s].values
+            for i in self.intents.values()
+            for s in i.slots
+            if s in self.entities
+        ):
+            problems.append(f"escalation.medical_questions_to: {mq!r} is not a routing department")
         has_emergency = any(i.kind == "emergency" for i in self.intents.values())
         if has_emergency and (
             self.escalation.emergency is None or not self.escalation.emergency.phrases

@@ -309,11 +309,14 @@ class IntegrationTools:
         return self._write(self.config.routes.ticket, TICKET, key, rec)  # type: ignore[arg-type]
 
     def _schedule_callback(self, args: dict[str, str], key: str) -> ToolResult:
-        """``reason``, ``preferred_time`` (ISO), ``phone``/``callback_number``, ``name``."""
+        """``reason``, ``preferred_time`` (ISO) or the caller's ``date`` (ISO) and ``time``
+        (HH:MM, site time; 09:00 when only a day was given), ``phone``/``callback_number``,
+        ``name``."""
         dest = self.config.routes.callback
         rec = {**self._base(), "reason": args.get("reason"), "caller_number": self._number(args)}
+        preferred = args.get("preferred_time") or self._preferred(args)
         if self.config.destination(dest).kind == "caldav":  # type: ignore[arg-type]
-            when = args.get("preferred_time") or datetime.fromtimestamp(
+            when = preferred or datetime.fromtimestamp(
                 self.clock() + 3600, UTC).astimezone(self.tz).replace(
                 minute=0, second=0, microsecond=0).isoformat()
             start, end = self._span({"start": when, "duration_minutes": "15"})
@@ -322,8 +325,16 @@ class IntegrationTools:
         rec.update(subject=f"Callback request: {args.get('reason') or 'caller'}",
                    summary=args.get("summary"), category="callback",
                    priority=args.get("priority") or "normal",
-                   callback_time=args.get("preferred_time"), caller_name=args.get("name"))
+                   callback_time=preferred, caller_name=args.get("name"))
         return self._write(dest, TICKET, key, rec)  # type: ignore[arg-type]
+
+    def _preferred(self, args: Mapping[str, str]) -> str | None:
+        day = args.get("date")
+        if not day:
+            return None
+        hh, mm = (args.get("time") or "09:00").split(":")
+        return datetime.fromisoformat(day).replace(
+            hour=int(hh), minute=int(mm), tzinfo=self.tz).isoformat()
 
     def _escalate(self, args: dict[str, str], key: str) -> ToolResult:
         rec = {**self._base(), "reason": args.get("reason"), "summary": args.get("summary"),

@@ -84,6 +84,13 @@ _ANCHORS = frozenset({"at", "around", "about", "by", "after", "before", "till", 
 _NUM_WORDS = {"days": 1, "day": 1, "weeks": 7, "week": 7}
 
 
+def _tokens_keep_ordinals(text: str) -> list[str]:
+    t = _AMPM_RE.sub(lambda m: f" {m.group(1)}m ", text.lower())
+    t = re.sub(r"(\d)(am|pm)\b", r"\1 \2", t)
+    t = t.replace("o'clock", " oclock ").replace("o clock", " oclock ")
+    return clean(t).replace("/", " / ").split()
+
+
 def _tokens(text: str) -> list[str]:
     t = _AMPM_RE.sub(lambda m: f" {m.group(1)}m ", text.lower())
     t = re.sub(r"(\d)(am|pm)\b", r"\1 \2", t)
@@ -188,8 +195,31 @@ def _numeric(
     return None
 
 
+# A caller moving a booking names the old day, then the new one ("from monday to wednesday",
+# "it's on the 9th ... could we do the 16th instead"): the last date said is the one wanted.
+_MOVE_CUE = re.compile(
+    r"\b(move|moving|change|changing|reschedule|rescheduling|switch|instead|another day|"
+    r"different day|push it|bring it forward|can't make|cannot make|won't make|rather)\b"
+)
+_NEW_DATE_MARKERS = frozenset({"to", "for", "into", "maybe", "perhaps", "about", "do", "say"})
+
+
 def extract_date(text: str, today: date, region: str = "US") -> date | None:
-    """The (future-leaning) calendar date the caller means, or None."""
+    """The (future-leaning) calendar date the caller means, or None; with a cue that a booking
+    is being moved, the date after the last "to/for/maybe/do…" that is followed by one."""
+    first = _extract_date(text, today, region)
+    toks = _tokens(text)
+    if first is None or not _MOVE_CUE.search(" ".join(toks)):
+        return first
+    for k in range(len(toks) - 2, -1, -1):  # the last "to/for/maybe/do ..." naming a date
+        if toks[k] in _NEW_DATE_MARKERS and (
+            new := _extract_date(" ".join(toks[k + 1 :]), today, region)
+        ) is not None:
+            return new
+    return first
+
+
+def _extract_date(text: str, today: date, region: str = "US") -> date | None:
     toks = _tokens(text)
     joined = " ".join(toks)
     num = _numeric(toks, region)
@@ -237,18 +267,84 @@ def extract_date(text: str, today: date, region: str = "US") -> date | None:
                 if cand.day == dom[0]:
                     return cand
         return d
-    m = re.search(r"\bthe (\S+)(?: (\S+))?", joined)
-    if m:
-        parts = [p for p in (m.group(1), m.group(2)) if p]
-        n = small_number(parts, 0)
-        is_ord = parts[0].isdigit() or any(p.endswith(("st", "nd", "rd", "th")) for p in parts)
-        one = parts[-1] == "one" or (n is not None and n[1] < len(parts) and parts[n[1]] == "one")
-        if n is not None and is_ord and 1 <= n[0] <= 31 and not one:
-            d = _safe_date(today.year, today.month, n[0])
-            if d is None or d < today:
-                y, mo = (today.year + (today.month == 12), today.month % 12 + 1)
-                d = _safe_date(y, mo, n[0])
+    return day_of_month(text, today)
+
+
+# An ordinal day alone ("on the 12th", "the twenty third") is a date only in a date context:
+# "on/for/by... the Nth", "the Nth of [this|next month]", "Nth at <time>", or the whole answer.
+_DOM_PREPS = frozenset({"on", "for", "by", "until", "till", "before", "after", "from", "to"})
+_DOM_OWNERS = frozenset({"my", "your", "our", "his", "her", "their", "its", "a", "this", "that"})
+# Words that may follow a day ordinal: function words, not a noun it would modify ("floor").
+_DOM_NEXT = frozenset(
+    {"at", "around", "after", "before", "by", "with", "for", "to", "from", "instead", "please",
+     "then", "if", "or", "and", "but", "so", "because", "as", "since", "when", "though", "is",
+     "was", "would", "will", "works", "should", "could", "can", "does", "did", "isn't",
+     "wasn't", "won't", "maybe", "perhaps", "possibly", "actually", "already", "still",
+     "again", "anymore", "now", "okay", "ok", "thanks", "thank", "right", "correct", "i",
+     "i've", "i'm", "i'd", "i'll", "we", "we're", "we've", "you", "he", "she", "it", "they",
+     "that", "which", "morning", "afternoon", "evening", "this", "next", *WEEKDAYS}
+)
+_DOM_LEAD = frozenset(
+    {"the", "yes", "yeah", "so", "well", "okay", "ok", "how", "what", "about", "maybe",
+     "perhaps", "make", "it", "try", "say", "lets", "let's", "actually", "no", "sorry"}
+)
+_FILLER = frozenset({"uh", "um", "er", "erm", "like"})
+
+
+def _ordinal_at(toks: list[str], i: int) -> tuple[int, int, bool] | None:
+    """(day, tokens consumed, spoken as an ordinal) for a day number 1-31 at ``toks[i]``."""
+    n = small_number(toks, i)
+    if n is None or not 1 <= n[0] <= 31:
+        return None
+    last = toks[i + n[1] - 1]
+    ordinal = bool(re.fullmatch(r"\d{1,2}(st|nd|rd|th)", last)) or (
+        not last[0].isdigit() and last.endswith(("st", "nd", "rd", "th"))
+    )
+    return n[0], n[1], ordinal
+
+
+def _next_day_of_month(day: int, today: date, months_ahead: int = 0) -> date | None:
+    """The first date with this day of month on/after today, at least ``months_ahead`` on."""
+    for k in range(months_ahead, months_ahead + 13):
+        y, m = today.year + (today.month - 1 + k) // 12, (today.month - 1 + k) % 12 + 1
+        d = _safe_date(y, m, day)
+        if d is not None and d >= today:
             return d
+    return None
+
+
+def day_of_month(text: str, today: date) -> date | None:
+    """ "on the 12th at 9", "the twenty third", "the 3rd of next month" -> the next such date.
+
+    Needs a date context: a preposition before "the Nth", "of"/"at"/a part of day after it, or
+    the Nth as the whole answer; "the 12th floor", "my 3rd call", "the second one" are not dates.
+    """
+    toks = [t for t in _tokens_keep_ordinals(text) if t not in _FILLER]
+    for i in range(len(toks)):
+        found = _ordinal_at(toks, i)
+        if found is None:
+            continue
+        day, used, ordinal = found
+        the = i > 0 and toks[i - 1] == "the"
+        before = toks[i - 2] if the and i > 1 else (toks[i - 1] if i else "")
+        if not (ordinal or (the and toks[i].isdigit())) or (not the and before in _DOM_OWNERS):
+            continue  # "the two of us", "twelve people", "my 3rd call"
+        nxt = toks[i + used : i + used + 3]
+        ahead, strong = 0, False
+        if nxt[:1] == ["of"]:
+            if nxt[1:] not in ([], ["next", "month"], ["this", "month"], ["the", "month"]):
+                continue  # "the 3rd of us"; "the 3rd of march" is read by _month_day
+            ahead, strong = int(nxt[1:2] == ["next"]), True
+        elif nxt[:1] == ["in"]:
+            if not (nxt[-1:] and nxt[-1] in PARTS_OF_DAY):
+                continue  # "the 3rd in line"
+            strong = True
+        elif nxt and nxt[0] not in _DOM_NEXT:
+            continue  # "the 12th floor", "the second one"
+        strong = strong or nxt[:1] == ["at"]
+        bare = the and all(t in _DOM_LEAD for t in toks[: i - 1])
+        if (before in _DOM_PREPS and (the or ordinal)) or bare or (ordinal and strong):
+            return _next_day_of_month(day, today, ahead)
     return None
 
 
@@ -266,8 +362,10 @@ def extract_date_of_birth(text: str, today: date, region: str = "US") -> date | 
 
 
 def part_of_day(text: str) -> str | None:
-    for tok in _tokens(text):
-        if tok in PARTS_OF_DAY:
+    """The part of the day said, ignoring greetings ("good morning, ... at half past two")."""
+    toks = _tokens(text)
+    for i, tok in enumerate(toks):
+        if tok in PARTS_OF_DAY and not (i and toks[i - 1] == "good"):
             return PARTS_OF_DAY[tok]
     return None
 
@@ -284,10 +382,41 @@ def _hour_for(h: int, ampm: str | None, pod: str | None) -> int | None:
     return h + 12 if 1 <= h <= 6 else h
 
 
+# STT homophones of hour words ("at too pm", "for for thirty"); read as numbers only when a
+# time marker follows, so "I'd like to book" or "for thirty minutes" are untouched.
+_HOMOPHONES = {"to": "two", "too": "two", "for": "four", "fore": "four", "won": "one",
+               "ate": "eight"}
+_MINUTE_WORDS = frozenset({"fifteen", "thirty", "forty", "fourty", "fifty", "15", "30", "45"})
+_DURATIONS = frozenset({"minutes", "minute", "mins", "min", "hours", "hour", "seconds", "days",
+                        "weeks", "people", "percent", "of", "years", "dollars", "pounds"})
+_HOMOPHONE_LEAD = _ANCHORS | {"for", "say", "like", "maybe", "or", "and", "then"}
+
+
+def time_homophones(toks: list[str]) -> list[str]:
+    """Replace hour homophones with numbers before am/pm/o'clock, or before minutes
+    ("thirty") that end the time (am/pm, part of day, sentence end) after an anchor word."""
+    out = list(toks)
+    for i, tok in enumerate(toks):
+        if tok not in _HOMOPHONES:
+            continue
+        prev = out[i - 1] if i else ""
+        nxt = toks[i + 1] if i + 1 < len(toks) else ""
+        if nxt in ("am", "pm", "oclock") and (prev in _HOMOPHONE_LEAD or i == 0):
+            out[i] = _HOMOPHONES[tok]
+            continue
+        if nxt not in _MINUTE_WORDS or (prev not in _HOMOPHONE_LEAD and i != 0):
+            continue
+        j = i + 2 + (nxt in ("forty", "fourty", "fifty") and toks[i + 2 : i + 3] == ["five"])
+        after = toks[j] if j < len(toks) else ""
+        if after not in _DURATIONS:
+            out[i] = _HOMOPHONES[tok]
+    return out
+
+
 def extract_time(text: str, expect: bool = False) -> str | None:
     """24 h ``HH:MM`` or None. Without ``expect`` a bare number needs an anchor ("at", am/pm,
     o'clock, "half past") so phone digits and ordinals are not read as times."""
-    toks = _tokens(text)
+    toks = time_homophones(_tokens(text))
     joined = " ".join(toks)
     if re.search(r"\b(noon|midday|mid day|12 noon)\b", joined):
         return "12:00"
@@ -341,6 +470,7 @@ def extract_time(text: str, expect: bool = False) -> str | None:
                 nxt == "in" and toks[j + 1 : j + 3][-1:] and toks[j + 1 : j + 3][-1] in PARTS_OF_DAY
             )
             or prev in _ANCHORS
+            or (prev == "for" and mins > 0)
             or (expect and len(toks) <= 6)
         )
         if not anchored or (prev == "the" and not ampm):

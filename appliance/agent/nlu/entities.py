@@ -29,7 +29,7 @@ from appliance.agent.workflow import EntitySpec, EntityType
 
 _NAME_TRIGGERS = re.compile(
     r"\b(my name is|my name's|name is|name's|this is|it's|its|i'm|i am|it is|"
-    r"booked under|under the name|under)\s+(.+)"
+    r"booked under|under the name|under)\s+"
 )
 _WEAK_TRIGGERS = frozenset({"this is", "it's", "its", "i'm", "i am", "it is", "under"})
 _PRONOUNS = frozenset({"I", "I'm", "I'd", "I'll", "I've"})
@@ -178,10 +178,16 @@ class Extraction:
     invalid: dict[str, str] = field(default_factory=dict)
 
 
+_TITLE_SMALL = frozenset({"and", "of", "the", "for", "at"})
+
+
 def _title(words: list[str]) -> str:
-    """ "o'brien" -> "O'Brien", "mary-jane" -> "Mary-Jane"."""
+    """ "o'brien" -> "O'Brien", "mary-jane" -> "Mary-Jane", "dunmore and lyle" keeps "and"."""
     out = []
-    for w in words:
+    for i, w in enumerate(words):
+        if i and w in _TITLE_SMALL:
+            out.append(w)
+            continue
         w = "-".join(p[:1].upper() + p[1:] for p in w.split("-"))
         if len(w) > 2 and w[1] == "'":
             w = w[:2] + w[2].upper() + w[3:]
@@ -208,20 +214,9 @@ def extract_name(text: str, expect: bool = False) -> str | None:
     """
     t = clean(text)
     t = _SPELL_RE.sub(lambda m: m.group(1).replace(" ", ""), t)
-    m = _NAME_TRIGGERS.search(t)
-    words: list[str] = []
-    if m:
-        weak = m.group(1) in _WEAK_TRIGGERS
-        for w in m.group(2).split():
-            if w in _NAME_STOP or not _NAME_WORD.fullmatch(w) or w in UNITS:
-                break
-            if weak and not _plausible_after_weak_trigger(w, text):
-                break
-            words.append(w)
-            if len(words) == 3:
-                break
+    words = _name_after_trigger(t, text)
     if not words:
-        words = _name_after_for(text)
+        words = _name_in_frame(text) or _name_after_for(text)
     if not words and expect:
         toks = [w for w in normalize(t).split() if w not in ("yes", "yeah", "sure", "it's", "its")]
         toks = [w for w in toks if w not in ("my", "name", "is", "it", "the", "please", "thanks")]
@@ -236,6 +231,61 @@ def extract_name(text: str, expect: bool = False) -> str | None:
         if not dedup or dedup[-1] != w:
             dedup.append(w)
     return _title(dedup)
+
+
+def _name_after_trigger(t: str, text: str) -> list[str]:
+    """Words after the first "my name is"/"this is"/"I'm"... that is followed by a name."""
+    for m in _NAME_TRIGGERS.finditer(t):
+        weak = m.group(1) in _WEAK_TRIGGERS
+        words: list[str] = []
+        for w in t[m.end() :].split():
+            if w in _NAME_STOP or w in _NOT_NAMES or not _NAME_WORD.fullmatch(w) or w in UNITS:
+                break
+            if weak and not _plausible_after_weak_trigger(w, text):
+                break
+            words.append(w)
+            if len(words) == 3:
+                break
+        if words:
+            return words
+    return []
+
+
+# Someone else's name, only from a cased transcript (Whisper capitalises names): after a
+# relation ("my husband Tom Reilly") or in a message ("tell Dr Brooks that Ellen Marsh called").
+_CAP = r"[A-Z](?:'[A-Z])?[a-z][A-Za-z'-]*"
+_CAPS = rf"({_CAP}(?: {_CAP}){{0,2}})"
+_RELATIONS = (
+    "husband|wife|partner|son|daughter|mother|mom|mum|father|dad|brother|sister|child|kid|"
+    "baby|boy|girl|grandson|granddaughter|grandmother|grandma|nan|nana|grandfather|grandpa|"
+    "granddad|grandad|aunt|auntie|uncle|niece|nephew|fiance|fiancee|fiancé|fiancée|"
+    "girlfriend|boyfriend|friend|neighbour|neighbor|colleague|boss|client|stepson|"
+    "stepdaughter|mother-in-law|father-in-law|carer|caregiver"
+)
+_RELATION_NAME = re.compile(rf"\b(?i:my|our) (?i:{_RELATIONS}),? {_CAPS}")
+_MESSAGE_NAME = re.compile(
+    rf"\b(?i:that|say|saying|know|from),? (?:(?i:mr|mrs|ms|miss)\.? )?{_CAPS},? "
+    r"(?i:called|rang|phoned|rung|is calling|was calling|has called|had called|returned)\b"
+)
+_NON_NAMES = frozenset({"he", "she", "they", "we", "it", "his", "her", "their", "who", "which"})
+
+
+def _name_in_frame(text: str) -> list[str]:
+    """A capitalised name after a relation or in a "... that <Name> called" message."""
+    t = re.sub(r"\s+", " ", text.translate(str.maketrans({"\u2019": "'", "\u2018": "'"})))
+    if not re.search(r"(?:^|\s)[a-z]", t):
+        return []  # not a cased transcript (or Title Cased throughout): no evidence
+    for rx in (_RELATION_NAME, _MESSAGE_NAME):
+        for m in rx.finditer(t):
+            words: list[str] = []
+            for w in m.group(1).split():
+                lw = w.lower()
+                if lw in _NAME_STOP or lw in _NOT_NAMES or lw in _NON_NAMES or w in _PRONOUNS:
+                    break
+                words.append(lw)
+            if words:
+                return words
+    return []
 
 
 _FOR_NAME = re.compile(r"\bfor ([A-Z][a-z'-]+(?: [A-Z][a-z'-]+){0,2})")
@@ -291,8 +341,12 @@ def _vocab_terms(spec: EntitySpec) -> list[tuple[str, str]]:
 
 
 def extract_vocab(text: str, spec: EntitySpec) -> str | None:
-    """Canonical vocab value: exact phrase match (longest first), then a fuzzy token match
-    (difflib ratio ≥ 0.84, words of 4+ letters) to survive ASR misspellings."""
+    """Canonical vocab value: exact phrase match, longest term first, then a fuzzy token match
+    (difflib ratio ≥ 0.84, words of 4+ letters) to survive ASR misspellings.
+
+    Longest-first makes the more specific term win ("out look"/"outlook" over "screen",
+    "email account" over "account"), so list specific names (apps, devices) in full.
+    """
     t = f" {normalize(text)} "
     t = t.replace(" phone number ", " number ").replace(" cell number ", " number ")
     for term, canon in _vocab_terms(spec):
@@ -323,13 +377,29 @@ def extract_reference(text: str, spec: EntitySpec, expect: bool = False) -> str 
     return None
 
 
+def _clean_cased(text: str) -> str:
+    """:func:`clean` keeping the caller's letter case, so patterns can require a capital."""
+    t = text.translate(str.maketrans({"\u2019": "'", "\u2018": "'", "`": "'"}))
+    t = re.sub(r"[^\w\s':/+\-]", " ", t)
+    t = re.sub(r"(?<![\w])-|-(?![\w])", " ", t)
+    return re.sub(r"\s+", " ", t).strip()
+
+
 def extract_text(text: str, spec: EntitySpec, expect: bool = False) -> str | None:
-    """Free text: a pattern's group, or (when asked directly) the utterance itself."""
+    """Free text: a pattern's group, or (when asked directly) the utterance itself.
+
+    Patterns match case-insensitively on the cased, cleaned text (``(?-i:[A-Z])`` may demand
+    a capital as Whisper writes names); the value is returned lowercased, as ``clean`` gives.
+    """
     t = clean(text)
+    cased = _clean_cased(text)
+    if cased.lower() != t:
+        cased = t  # letters whose lowercase changes length: match without case evidence
     for p in spec.patterns:
-        m = re.search(p, t)
+        m = re.search(p, cased, re.IGNORECASE)
         if m and m.group(1).strip():
-            return " ".join(m.group(1).split()[: spec.max_words]).strip(" .,")
+            value = t[m.start(1) : m.end(1)]
+            return " ".join(value.split()[: spec.max_words]).strip(" .,")
     if expect:
         words = normalize(text).split()
         while words and words[0] in ("yes", "yeah", "sure", "it's", "its", "so", "well", "okay"):

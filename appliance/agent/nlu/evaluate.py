@@ -5,11 +5,12 @@ human, signals?: [..]}``. ``intent: null`` items only check signals (e.g. anger)
 intent accuracy, entity accuracy (per expected value), escalation correctness (the signal that
 forces emergency/human handling fired; for an emergency also the one that makes the policy ask
 "Is this a medical emergency?", counted apart in ``emergency_asked``), signal recall, and
-per-utterance latency p50/p95.
+per-utterance latency p50/p95. Entities compare as :func:`entity_matches` says.
 """
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass, field
 from datetime import date
@@ -20,7 +21,12 @@ import numpy as np
 import yaml
 
 from appliance.agent.nlu.signals import Signal
+from appliance.agent.nlu.text import normalize
 from appliance.agent.nlu.understand import Understander
+from appliance.agent.workflow import EntitySpec, EntityType
+
+# words a gist label may add that a caller's own message need not contain
+_GIST_FILLER = frozenset(["a", "an", "the", "of", "is", "are", "wa", "i", "my", "to", "for"])
 
 
 @dataclass
@@ -84,6 +90,25 @@ class Report:
         }
 
 
+def _words(text: str) -> list[str]:
+    return [w.removesuffix("'s").rstrip("s") for w in normalize(text).split()]
+
+
+def entity_matches(spec: EntitySpec | None, want: str, got: str | None) -> bool:
+    """Labels are written by people, so: a reference matches on its digits ("4471" is T-4471);
+    a free-text message (``max_words`` ≥ 20) matches when it holds every word of the label's
+    gist ("ear infection" in "my son's got an ear infection"); anything else matches exactly,
+    ignoring case and punctuation."""
+    if got is None:
+        return False
+    if spec is not None and spec.type is EntityType.reference:
+        return re.sub(r"\D", "", want) == re.sub(r"\D", "", got) != ""
+    if spec is not None and spec.type is EntityType.text and spec.max_words >= 20:
+        have = set(_words(got))
+        return all(w in have for w in _words(want) if w not in _GIST_FILLER)
+    return want == got or normalize(want) == normalize(got)
+
+
 def load_labelled(path: Path) -> list[dict[str, Any]]:
     items = yaml.safe_load(path.read_text(encoding="utf-8"))
     if not isinstance(items, list):
@@ -112,7 +137,7 @@ def evaluate(nlu: Understander, items: list[dict[str, Any]], today: date) -> Rep
                                   f"({u.confidence:.2f})")
         for k, v in (item.get("entities") or {}).items():
             rep.entity_total += 1
-            if u.entities.get(k) == v:
+            if entity_matches(nlu.workflow.entities.get(k), str(v), u.entities.get(k)):
                 rep.entity_correct += 1
             else:
                 rep.errors.append(f"entity {k} {item['text']!r}: want {v}, got "

@@ -16,7 +16,7 @@ from datetime import date
 
 import numpy as np
 
-from appliance.agent.nlu.classifier import IntentClassifier
+from appliance.agent.nlu.classifier import IntentClassifier, Prediction
 from appliance.agent.nlu.embedder import TextEncoder
 from appliance.agent.nlu.entities import extract_entities
 from appliance.agent.nlu.nearmiss import near_miss_emergency
@@ -39,8 +39,19 @@ _ASK_FOR = re.compile(
 ASK_FOR_ANY = frozenset(
     [
         "staff", "owner", "manager", "boss", "guys", "team", "people", "desk", "someone",
-        "somebody", "anyone", "person",
+        "somebody", "anyone", "person", "girl", "lady", "receptionist", "supervisor",
     ]
+)
+# "I want your manager", "I want somebody who actually works there": a person, not a service
+_WANT_PERSON = re.compile(
+    r"\b(?:i|we) (?:want|need|demand) (?:your|a|the) (?:manager|supervisor|boss|human|"
+    r"human being|real person|live person)\b"
+    r"|\b(?:want|need) (?:somebody|someone|a person|a human) (?:who|that) (?:actually )?"
+    r"(?:works|is) (?:there|here|in the office)\b"
+)
+# "have a sales rep call me", "get someone to ring me": a callback, whoever makes it
+_CALLBACK_BY = re.compile(
+    r"\b(?:have|get|ask|can|could) (?:\w+ ){0,4}(?:to )?(?:call|ring|phone) (?:me|us)\b"
 )
 # "is there someone (on the front desk) I could speak with": the person comes first
 _SOMEONE_TO_SPEAK_WITH = re.compile(
@@ -144,12 +155,21 @@ class Understander:
         norm = normalize(text)
         if (other := _SOMEONE_TO_SPEAK_WITH.search(norm)) is not None:
             return f"{other.group(0).split()[0]} … speak"
+        if (want := _WANT_PERSON.search(norm)) is not None:
+            return want.group(0)
         m = _ASK_FOR.search(norm)
         if m is None:
             return None
         tail = m.group(1).split()[:4]
         who = (self._human_keywords | ASK_FOR_ANY) & set(tail)
         return f"{m.group(0).split()[0]} … {sorted(who)[0]}" if who else None
+
+    def _other_cue(self, pred: Prediction) -> bool:
+        """Whether the classifier's non-routing guess rests on a keyword of its own ("leave a
+        message for billing") or is a kind a topic word must not override (emergency, human,
+        out of scope: "do you sell car insurance")."""
+        kind = self.workflow.intents[pred.intent].kind
+        return bool(pred.keywords) or kind in ("emergency", "human", "refuse")
 
     def understand(self, text: str, today: date, expect: str | None = None) -> Understanding:
         wf = self.workflow
@@ -184,7 +204,9 @@ class Understander:
             forced = self._kind.get("refuse")
         if forced is None and (hit := phrase_hit(text, wf.human_words()) or self._asks_for(text)):
             dept = next((s for s in self._transfer_vocab if s in ext.values), None)
-            if esc.fallback_intent and phrase_hit(text, CALLBACK_PHRASES):
+            if esc.fallback_intent and (
+                phrase_hit(text, CALLBACK_PHRASES) or _CALLBACK_BY.search(normalize(text))
+            ):
                 why.append(f"human word '{hit}' in a callback request: not a transfer")
             elif dept is None:
                 signals.add(Signal.human)
@@ -198,8 +220,14 @@ class Understander:
             and asks_medical_advice(text)
         ):
             signals.add(Signal.medical_advice)
-            why.append("asks for medical advice: refused")
-            forced = self._kind.get("refuse")
+            if (to := esc.medical_questions_to) is not None and self._transfer_vocab:
+                slot = self._transfer_vocab[0]
+                ext.values.setdefault(slot, to)  # "ask the pharmacist": the named one wins
+                why.append(f"asks for medical advice: no advice, routed to {ext.values[slot]}")
+                forced = self._kind.get("transfer")
+            else:
+                why.append("asks for medical advice: refused")
+                forced = self._kind.get("refuse")
         if hit := phrase_hit(text, wf.anger_words()):
             signals.add(Signal.anger)
             why.append(f"anger/complaint '{hit}'")
@@ -215,15 +243,17 @@ class Understander:
             signals.add(Signal.possible_emergency)
             why.append("the classifier's best guess is an emergency: ask")
         route = self._kind.get("transfer")
+        named = next((s for s in self._transfer_vocab if s in ext.values), None)
         if forced is not None:
             intent, conf = forced, 1.0
         elif (
             route is not None
-            and pred.confidence < wf.rules.min_confidence
-            and any(s in ext.values for s in self._transfer_vocab)
+            and named is not None
+            and pred.intent != route
+            and (pred.confidence < wf.rules.min_confidence or not self._other_cue(pred))
         ):
             intent, conf = route, DEPARTMENT_CONFIDENCE
-            why.append("a department was named: routing")
+            why.append(f"{named} topic, no cue for '{pred.intent}' (its keywords): routing")
         else:
             intent, conf = pred.intent, pred.confidence
             why += [f"keyword {h}" for h in pred.keywords]

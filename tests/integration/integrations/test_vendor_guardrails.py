@@ -80,6 +80,18 @@ def test_freshdesk_check_before_create(make_stack, fakes):
     assert len(searches) == 1 and t["custom_fields"]["cf_appliance_ref"] in searches[0].path
 
 
+def test_callback_carries_the_day_and_time_the_caller_asked(make_stack, fakes):
+    stack = make_stack()
+    tools = stack.integrations.tools.for_call("call-3", PHONE)
+    args = {"reason": "new hire laptop", "date": "2026-03-09", "time": "10:00"}
+    assert tools.call("helpdesk.request_callback", args, "").ok
+    desc = fakes.freshdesk_tickets[0]["description"]
+    assert "Preferred callback time: 2026-03-09T10:00:00" in desc
+    args = {"reason": "pricing", "date": "2026-03-10"}  # a day alone: the start of the day
+    assert tools.call("helpdesk.request_callback", args, "").ok
+    assert "2026-03-10T09:00:00" in fakes.freshdesk_tickets[1]["description"]
+
+
 def test_rate_limit_honours_retry_after_with_injected_clock(make_stack, fakes):
     stack = make_stack()
     fakes.inject("/api/v2/tickets.json", Fault(429, {"Retry-After": "90"}, b'{"error":"x"}'))

@@ -109,29 +109,33 @@ def test_embeddings_understand_paraphrases_tfidf_does_not(workflow: str, text: s
     assert (u.intent, u.confidence >= thr) == (want, True), (u.confidence, u.explanation)
 
 
-def test_blind5_set(nlu_with) -> None:  # noqa: ANN001
-    """blind5 (214 utterances, written by someone who read neither the workflow examples nor
-    the other sets) was measured once, after the example/keyword broadening and before the
-    semantic emergency question: intent 89.4 / 94.1 / 91.5 / 94.2% (reception / appointments
-    / leads / support), emergencies 2/6 and 6/7 caught by phrases. With the question ("Is this
-    a medical emergency?" when a turn is close in meaning to an emergency phrase) 5/6 and 7/7.
-    Its three missed human requests led to the person-request rules ("put me through to the
-    owner", "someone ... I could speak with"), so those are no longer blind. These bars hold
-    what it reached; the intent shortfall is the issue's open item."""
-    reps = {w: evaluate(nlu_with(w), load_labelled(DATA / "blind5" / f"{w}.yaml"), TODAY)
+# Fresh sets, each written by someone who read neither the workflow files nor the other sets,
+# and measured once before anything was tuned on it (intent: reception / appointments / leads /
+# support, with embeddings):
+#   blind5  89.4 / 94.1 / 91.5 / 94.2%  emergencies by phrase 2/6, 6/7
+#   blind6  73.0 / 73.9 / 84.2 / 93.1%  entities 55 / 61 / 41 / 62%; emergencies 6/9, 9/9
+# Their misses then drove general rules (the person-request and callback rules, the department
+# topics and medical-question routing, the moved-date rule, more emergency phrases), so these
+# bars hold what they reached afterwards and are no longer blind figures.
+FRESH = {
+    "blind5": ({"reception": 0.97, "appointments": 0.95, "leads": 0.95, "support": 0.97}, 0.85),
+    "blind6": ({"reception": 0.95, "appointments": 0.95, "leads": 0.96, "support": 0.97}, 0.88),
+}
+
+
+@pytest.mark.parametrize("subset", sorted(FRESH))
+def test_fresh_sets(subset: str, nlu_with) -> None:  # noqa: ANN001
+    bars, entity_bar = FRESH[subset]
+    reps = {w: evaluate(nlu_with(w), load_labelled(DATA / subset / f"{w}.yaml"), TODAY)
             for w in WORKFLOWS}
     detail = "\n".join(e for r in reps.values() for e in r.errors)
-    bars = {"reception": 0.89, "appointments": 0.94, "leads": 0.91, "support": 0.94}
     for w, r in reps.items():
         assert r.intent_total >= 45
         assert r.intent_accuracy >= bars[w], detail
-    emergencies = sum(r.emergency_total for r in reps.values())
-    assert emergencies == 13
-    assert sum(r.emergency_correct for r in reps.values()) >= 12, detail
-    assert sum(r.emergency_asked for r in reps.values()) >= 4, detail  # caught by the question
-    for r in reps.values():  # every human request (after the person-request rules it led to)
-        assert r.escalation_correct - r.emergency_correct == (
-            r.escalation_total - r.emergency_total), detail
+        assert r.entity_accuracy >= entity_bar, detail
+        # every emergency is escalated or asked about, and every request for a person is heard
+        assert r.escalation_correct == r.escalation_total, detail
+    assert sum(r.emergency_total for r in reps.values()) >= 13
 
 
 def test_semantic_possible_emergency_is_asked_then_escalated(nlu_with) -> None:  # noqa: ANN001

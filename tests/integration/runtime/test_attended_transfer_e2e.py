@@ -139,7 +139,7 @@ def test_busy_human_attended_transfer_offers_callback(
     sc = tmp_path / "uas_reject.xml"
     sc.write_text(REJECT.read_text().replace("@CODE@", "486").replace("@REASON@", "Busy Here"))
     uas = spawned(["sipp", "-sf", str(sc), "-i", "127.0.0.1", "-p", str(target_port), "-m", "1",
-                   "-nostdin", "-timeout", "60s"], cwd=tmp_path)
+                   "-nostdin", "-timeout", "180s", "-trace_err", "-trace_msg"], cwd=tmp_path)
     time.sleep(0.3)
     tc = TestCaller(stack=caller_stack)
     try:
@@ -156,11 +156,17 @@ def test_busy_human_attended_transfer_offers_callback(
             since = time.monotonic()
         assert "transfer" in heard, heard
         assert "call" in heard and "back" in heard, heard  # offers a callback after the 486
-        assert uas.wait(10) == 0  # the consultation reached the human's phone (486 Busy)
+        # the consultation reached the human's phone (486 Busy)
+        assert uas.wait(10) == 0, _sipp_traces(tmp_path)
         assert tc.call is not None and not tc.call.ended.is_set()  # still with the agent
         assert tc.call.media_state == "active"  # ... and off hold
     finally:
         tc.close()
+
+
+def _sipp_traces(where: Path) -> str:
+    return "\n".join(f"--- {p.name}\n{p.read_text(errors='replace')}"
+                     for p in sorted(where.glob("*_*.log")))
 
 
 def _log_times(log: str, *needles: str) -> list[float]:

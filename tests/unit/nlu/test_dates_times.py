@@ -135,3 +135,86 @@ def test_date_of_birth_numeric_order_follows_the_region() -> None:
     assert extract_date_of_birth("born 7/2/85", TODAY, "US") == date(1985, 7, 2)
     assert extract_date_of_birth("born 7/2/85", TODAY, "GB") == date(1985, 2, 7)
     assert extract_date_of_birth("born 31/12/1960", TODAY, "US") == date(1960, 12, 31)
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        ("on the 12th at 9 in the morning", "2026-03-12"),
+        ("put me in on the 17th instead", "2026-03-17"),
+        ("the twenty third", "2026-03-23"),
+        ("the 3rd", "2026-04-03"),  # already past this month
+        ("the 5th", "2026-03-05"),  # today counts
+        ("for the 17th please", "2026-03-17"),
+        ("12th at 3", "2026-03-12"),
+        ("the 12th of next month", "2026-04-12"),
+        ("how about the 12th", "2026-03-12"),
+        ("please call off my visit on the twelfth, I've sorted it elsewhere", "2026-03-12"),
+    ],
+)
+def test_ordinal_day_of_month_in_a_date_context(text: str, want: str) -> None:
+    assert extract_date(text, TODAY) == date.fromisoformat(want)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I'm on the 12th floor",
+        "the 12th floor",
+        "this is my 3rd call",
+        "this is the third time I've called",
+        "ticket 12 please",
+        "the two of us",
+        "I'm the 3rd in line",
+    ],
+)
+def test_ordinals_outside_a_date_context_are_not_dates(text: str) -> None:
+    assert extract_date(text, TODAY) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        ("at too pm", "14:00"),
+        ("at to pm", "14:00"),
+        ("for for thirty", "16:30"),
+        ("id like too book for wednesday at too pm", "14:00"),
+        ("can I come at for o'clock", "16:00"),
+        ("book for four thirty", "16:30"),
+        ("quarter to four", "15:45"),  # "to" before an hour is still "to"
+    ],
+)
+def test_time_homophones_before_a_time_marker(text: str, want: str) -> None:
+    assert extract_time(text) == want
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["I'd like to book", "I'd like to book for thirty minutes", "is that for am or pm",
+     "it's for thirty people", "I need to talk to someone"],
+)
+def test_homophones_without_a_time_marker_stay_words(text: str) -> None:
+    assert extract_time(text) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        ("I have an appointment friday but I need to move it to next tuesday at eleven",
+         "2026-03-10"),
+        ("I need to move my thing from monday to wednesday if there's room", "2026-03-11"),
+        ("my appointment is on the 9th, could we do the 16th instead", "2026-03-16"),
+        ("I have one tomorrow but is possible another day, maybe thursday next week",
+         "2026-03-12"),
+        ("move it to the day after tomorrow", "2026-03-07"),
+        ("I need to move my appointment on monday", "2026-03-09"),  # nothing new named
+        ("book me for friday, I'd like to come at two", "2026-03-06"),  # not a move
+    ],
+)
+def test_a_moved_booking_takes_the_date_named_last(text: str, want: str) -> None:
+    assert extract_date(text, TODAY) == date.fromisoformat(want)
+
+
+def test_a_greeting_is_not_a_part_of_the_day() -> None:
+    assert extract_time("Good morning, could I come Monday at half past two") == "14:30"
+    assert extract_time("could I come at two in the morning") == "02:00"

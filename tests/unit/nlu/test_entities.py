@@ -123,3 +123,96 @@ def test_redact_minimises() -> None:
 
 def test_normalize_removes_disfluencies() -> None:
     assert normalize("Uh, I I wanted, um, to BOOK!") == "i wanted to book"
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        ("hi um my husband Tom Reilly has an appointment on monday", "Tom Reilly"),
+        ("my daughter Amy Chen needs a checkup", "Amy Chen"),
+        ("I'm calling for my mother, Jane O'Brien, she can't come", "Jane O'Brien"),
+        ("please tell Dr Brooks that Ellen Marsh called", "Ellen Marsh"),
+        ("can you let her know that Mrs Ellen Marsh rang", "Ellen Marsh"),
+        ("this is Ellen Marsh calling for Dr Brooks", "Ellen Marsh"),
+        ("my name is Maria Lopez, my husband Tom Reilly is unwell", "Maria Lopez"),
+        ("this is ridiculous, I am Sam Lee", "Sam Lee"),  # a later trigger is still read
+    ],
+)
+def test_names_in_relation_and_message_frames(text: str, want: str) -> None:
+    assert extract_name(text) == want
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "tell Dr Brooks to call me",  # a doctor is not the caller
+        "tell Doctor Brooks my son called",
+        "tell Dr Brooks that I called",
+        "my husband tom reilly has an appointment",  # lowercase: no evidence of a name
+        "my son needs a checkup",
+        "My Husband Has An Appointment",
+        "it's Tuesday I think",
+    ],
+)
+def test_no_name_without_evidence(text: str) -> None:
+    assert extract_name(text) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        ("hello, it's Greenfield Veterinary Group, we're wanting a new phone system",
+         "Greenfield Veterinary Group"),
+        ("hi there, Coastline Physio here, we'd like our computers looked after",
+         "Coastline Physio"),
+        ("I run a small law firm, Dunmore and Lyle, and we want to move our email",
+         "Dunmore and Lyle"),
+        ("we're Harbor Dental and we need a new network", "Harbor Dental"),
+        ("calling on behalf of Northside Plumbing about a quote", "Northside Plumbing"),
+        ("This is Sandra Ortiz from Harbor Dental, we need help", "Harbor Dental"),
+        ("I'm office manager at Brightside Pediatrics, we're looking to switch",
+         "Brightside Pediatrics"),
+        ("hello it's greenfield veterinary group we're wanting a quote",
+         "Greenfield Veterinary Group"),  # lowercase: the business word is the evidence
+    ],
+)
+def test_company_frames(text: str, want: str) -> None:
+    ex = extract_entities(text, load_workflow("leads").entities, TODAY, "US")
+    assert ex.values.get("company") == want
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "hi it's about my email",
+        "I run a small law firm and we want help with email",
+        "we're a dental practice looking for a phone answering solution",
+        "it's me again",
+        "hi it's Sarah, we're wanting a quote",  # a person, not an organisation
+        "I'm calling from home",
+        "calling on behalf of my mother",
+    ],
+)
+def test_company_not_captured_from_generic_phrases(text: str) -> None:
+    ex = extract_entities(text, load_workflow("leads").entities, TODAY, "US")
+    assert "company" not in ex.values
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        ("out look won't open it just sits on the loading screen", "email"),
+        ("Outlook won't open, it just sits on the loading screen", "email"),
+        ("excel crashes every time I open this one spreadsheet", "software"),
+        ("quickbooks keeps crashing when i open the company file", "software"),
+        ("the Teams app keeps crashing", "software"),
+        ("Word won't save my document", "software"),
+        ("the program keeps freezing", "software"),
+        ("my calendar stopped syncing to my phone", "email"),
+        ("the copier upstairs is jammed", "printer"),
+        ("my screen is frozen", "computer"),  # generic symptom alone: computer
+        ("I'm locked out of my email account", "email"),  # longer phrase beats "locked out"
+    ],
+)
+def test_support_category_specific_terms_win(text: str, want: str) -> None:
+    assert extract_vocab(text, load_workflow("support").entities["category"]) == want
