@@ -272,7 +272,8 @@ def _extract_date(text: str, today: date, region: str = "US") -> date | None:
 
 # An ordinal day alone ("on the 12th", "the twenty third") is a date only in a date context:
 # "on/for/by... the Nth", "the Nth of [this|next month]", "Nth at <time>", or the whole answer.
-_DOM_PREPS = frozenset({"on", "for", "by", "until", "till", "before", "after", "from", "to"})
+_DOM_PREPS = frozenset({"on", "for", "by", "until", "till", "before", "after", "from", "to",
+                        "cancel", "move", "confirm", "keep", "book"})
 _DOM_OWNERS = frozenset({"my", "your", "our", "his", "her", "their", "its", "a", "this", "that"})
 # Words that may follow a day ordinal: function words, not a noun it would modify ("floor").
 _DOM_NEXT = frozenset(
@@ -373,6 +374,8 @@ def part_of_day(text: str) -> str | None:
 def _hour_for(h: int, ampm: str | None, pod: str | None) -> int | None:
     if not 0 <= h <= 23:
         return None
+    if ampm is None and pod == "afternoon" and 7 <= h <= 11:
+        return h  # "10, I'm busy all afternoon": the hour wins over a clashing part of day
     if ampm == "pm" or (ampm is None and pod in ("afternoon", "evening")):
         return h + 12 if h < 12 else h
     if ampm == "am" or pod == "morning":
@@ -422,14 +425,16 @@ def extract_time(text: str, expect: bool = False) -> str | None:
         return "12:00"
     if "midnight" in toks:
         return "00:00"
-    pod = part_of_day(text)
     m = re.search(r"\b(\d{1,2}):(\d{2})\b(?: (am|pm))?", joined)
     if m:
-        h = _hour_for(int(m.group(1)), m.group(3), pod)
+        at = joined[: m.start()].count(" ")
+        h = _hour_for(int(m.group(1)), m.group(3), _local_pod(toks, at, at + 1))
         mins = int(m.group(2))
         return f"{h:02d}:{mins:02d}" if h is not None and mins < 60 else None
     rel = r"(?=\b(half|quarter|\w+ \w+|\w+) (past|after|to|till|before) (\w+))"
     for m in re.finditer(rel, joined):
+        at = joined[: m.start()].count(" ")
+        pod = _local_pod(toks, at, at + len(m.group(1).split()) + 2)
         hour = small_number([m.group(3)], 0)
         if m.group(1) in ("half", "quarter"):
             mins = 30 if m.group(1) == "half" else 15
@@ -475,10 +480,16 @@ def extract_time(text: str, expect: bool = False) -> str | None:
         )
         if not anchored or (prev == "the" and not ampm):
             continue
-        hh = _hour_for(n[0], ampm, pod)
+        hh = _hour_for(n[0], ampm, _local_pod(toks, i, j))
         if hh is not None and mins < 60:
             return f"{hh:02d}:{mins:02d}"
     return None
+
+
+def _local_pod(toks: list[str], start: int, end: int) -> str | None:
+    """The part of the day said next to the time (three words before to four after), so
+    "tomorrow morning ... push it to Monday at 3:00" is 15:00, not 03:00."""
+    return part_of_day(" ".join(toks[max(0, start - 3) : end + 4]))
 
 
 def spoken_date(d: date) -> str:

@@ -58,7 +58,8 @@ _INJECTION = re.compile(
     r"|\b(disclose|share|reveal|leak) (\w+ ){0,3}(patient|caller|customer|client)('s|s'|s)? "
     r"(\w+ )?(numbers?|names?|details|addresses|address|records?|data)\b"
     r"|\bsystem prompt\b|\bdeveloper mode\b|\bjailbreak\b|\bdo anything now\b"
-    r"|\byou are now\b|\bact as (an? )?(admin|administrator|developer|doctor|different)\b"
+    r"|\byou are now\b|\byou're now (an?|the|in|my)\b|\bunrestricted (assistant|mode|ai)\b"
+    r"|\bact as (an? )?(admin|administrator|developer|doctor|different)\b"
     r"|\bpretend (to be|you are|you're)\b|\bnew instructions\b"
     r"|\b(last|previous|prior|other|another|earlier) (caller|callers|patient|patients|customer|"
     r"customers|client|clients|person)('s|s')?\b.*\b(details|data|info|information|number|"
@@ -69,7 +70,7 @@ _INJECTION = re.compile(
     r"(your |the |any |all )?(other|previous|last|another|earlier) (callers?|patients?|"
     r"customers?|clients?)\b"
     r"|\b(read|tell|give|show|send)\b.*\b(patient|caller|customer|client|person|people|lead)s? "
-    r"(who|that) (called|rang|phoned)\b"
+    r"(who|that) (just |recently |earlier |already )?(called|rang|phoned)\b"
     r"|\bsomeone else's (ticket|appointment|details|records?|number)\b"
     r"|\b(ignore|disregard|forget) (everything|all that|what) (you were|you've been|"
     r"you have been|you're|you are) (told|taught|programmed|instructed)\b"
@@ -86,6 +87,8 @@ _INJECTION = re.compile(
     r"(patients|callers|customers|clients)\b"
     r"|\b(doctor's|doctors|staff's|nurse's) (home address|home number|mobile number|private)\b"
     r"|\b(reset|read out|tell me) (the |someone's |somebody's |\w+'s ){0,2}password\b"
+    r"|\b(read|tell|give|send) me (the |your |all |our )?(admin|administrator|root|firewall|server|"
+    r"domain) passwords?\b|\bpasswords? (you have )?on file\b"
     r"|\b(read|tell|give|what's|what is)\b.*\b(number|address|details|birthday|date of birth)\b"
     r".*\bon file for\b"
     r"|\b(read|tell|give|list)\b.*\b(everyone|everybody) (who's |who is |that's )?"
@@ -198,11 +201,13 @@ _NEGATED_EMERGENCY = re.compile(
 def emergency_hit(text: str, phrases: Iterable[str]) -> str | None:
     """An emergency phrase, ignoring a bare negated "emergency" ("it's not an emergency");
     any specific phrase ("chest pain") still counts even next to a negation. A phrase
-    written "a + b" matches when every part occurs in the utterance ("pregnant + bleeding")."""
+    written "a + b" matches when every part occurs in the utterance ("pregnant + bleeding").
+    Apostrophes are ignored on both sides (STT writes "cant" as often as "can't")."""
     t = f" {normalize(text)} "
     negated = bool(_NEGATED_EMERGENCY.search(t))
+    t = t.replace("'", "")  # "dont want to be here" is "don't want to be here"
     for p in phrases:
-        parts = [normalize(x) for x in p.split(" + ")]
+        parts = [normalize(x).replace("'", "") for x in p.split(" + ")]
         if not all(parts) or not all(f" {n} " in t for n in parts):
             continue
         if not (negated and parts[0] in ("emergency", "urgent")):

@@ -51,12 +51,21 @@ _WANT_PERSON = re.compile(
 )
 # "have a sales rep call me", "get someone to ring me": a callback, whoever makes it
 _CALLBACK_BY = re.compile(
-    r"\b(?:have|get|ask|can|could) (?:\w+ ){0,4}(?:to )?(?:call|ring|phone) (?:me|us)\b"
+    r"\b(?:have|get|ask|can|could) (?:\w+ ){0,4}(?:to )?(?:(?:call|ring|phone) (?:me|us)|"
+    r"reach out)\b"
 )
 # "is there someone (on the front desk) I could speak with": the person comes first
 _SOMEONE_TO_SPEAK_WITH = re.compile(
-    r"\b(?:someone|somebody|anyone|anybody|a person|a human)(?: \S+){0,5} (?:i|we) "
-    r"(?:could|can|may|might) (?:speak|talk)(?: to| with)?\b"
+    r"\b(?:someone|somebody|anyone|anybody|(?:a|an) (?:real |actual |live )?(?:person|human|"
+    r"lady|woman|man|guy))(?: \S+){0,5} (?:i|we) (?:could|can|may|might) (?:speak|talk)"
+    r"(?: to| with)?\b"
+)
+# "is tony there", "is is Jason around": a colleague asked for by name
+_NAMED_COLLEAGUE = re.compile(r"^(?:(?:hi|hello|hey|yeah|yes|so|oh) )*is (\w+) (?:there|around)\b")
+_NOT_A_NAME = frozenset(
+    ["it", "this", "that", "there", "he", "she", "they", "everything", "anything", "something",
+     "everyone", "anyone", "someone", "somebody", "anybody", "nobody", "my", "your", "the", "a",
+     "an", "what", "who", "where", "parking", "power", "internet", "wifi", "email", "nothing"]
 )
 DEPARTMENT_CONFIDENCE = 0.6
 # Cosine to the nearest emergency phrase/example at which a turn *possibly* describes an
@@ -157,6 +166,11 @@ class Understander:
             return f"{other.group(0).split()[0]} … speak"
         if (want := _WANT_PERSON.search(norm)) is not None:
             return want.group(0)
+        named = _NAMED_COLLEAGUE.search(norm)
+        if named is not None and named.group(1) not in _NOT_A_NAME and not any(
+            named.group(1) in self.workflow.entities[s].values for s in self._transfer_vocab
+        ):
+            return f"is {named.group(1)} there"
         m = _ASK_FOR.search(norm)
         if m is None:
             return None

@@ -68,3 +68,21 @@ def test_injection_never_yields_entities(nlu_for) -> None:
     )
     assert u.intent == "out_of_scope"
     assert u.entities == {}
+
+
+@pytest.mark.parametrize("workflow", WORKFLOWS)
+def test_signals_do_not_fire_where_no_label_says_so(workflow: str, nlu_for) -> None:
+    """Precision of the escalation signals over every labelled set: a false anger or human
+    signal transfers a calm caller, a false injection refuses a fair request."""
+    from appliance.agent.nlu.signals import Signal
+
+    nlu = nlu_for(workflow)
+    wrong = []
+    for path in [DATA / f"{workflow}.yaml", *sorted(DATA.glob(f"blind*/{workflow}.yaml"))]:
+        for item in load_labelled(path):
+            labelled = {*(item.get("signals") or ()), item.get("escalate")}
+            fired = nlu.understand(item["text"], TODAY).signals
+            for s in (Signal.anger, Signal.injection, Signal.human, Signal.emergency):
+                if s in fired and s.value not in labelled:
+                    wrong.append(f"{s.value}: {path.parent.name}: {item['text']!r}")
+    assert wrong == []
