@@ -96,6 +96,7 @@ def _tokens(text: str) -> list[str]:
     t = re.sub(r"(\d)(am|pm)\b", r"\1 \2", t)
     t = re.sub(r"(\d)(st|nd|rd|th)\b", r"\1", t)
     t = t.replace("o'clock", " oclock ").replace("o clock", " oclock ")
+    t = re.sub(r"\b(\w+day)'s\b", r"\1", t)  # "next tuesday's appointment"
     return clean(t).replace("/", " / ").split()
 
 
@@ -201,7 +202,9 @@ _MOVE_CUE = re.compile(
     r"\b(move|moving|change|changing|reschedule|rescheduling|switch|instead|another day|"
     r"different day|push it|bring it forward|can't make|cannot make|won't make|rather)\b"
 )
-_NEW_DATE_MARKERS = frozenset({"to", "for", "into", "maybe", "perhaps", "about", "do", "say"})
+_NEW_DATE_MARKERS = frozenset(
+    {"to", "for", "into", "maybe", "perhaps", "about", "do", "say", "anything", "something"}
+)
 
 
 def extract_date(text: str, today: date, region: str = "US") -> date | None:
@@ -281,6 +284,7 @@ _DOM_NEXT = frozenset(
      "then", "if", "or", "and", "but", "so", "because", "as", "since", "when", "though", "is",
      "was", "would", "will", "works", "should", "could", "can", "does", "did", "isn't",
      "wasn't", "won't", "maybe", "perhaps", "possibly", "actually", "already", "still",
+     "ideally", "preferably",
      "again", "anymore", "now", "okay", "ok", "thanks", "thank", "right", "correct", "i",
      "i've", "i'm", "i'd", "i'll", "we", "we're", "we've", "you", "he", "she", "it", "they",
      "that", "which", "morning", "afternoon", "evening", "this", "next", *WEEKDAYS}

@@ -181,10 +181,18 @@ class Extraction:
 _TITLE_SMALL = frozenset({"and", "of", "the", "for", "at"})
 
 
+# a clause starting: a name or company never runs on into "I've got..." or "We're looking..."
+_CLAUSE_START = frozenset({"i've", "i'm", "i'd", "i'll", "we're", "we've", "we'd", "we'll",
+                           "it's", "he's", "she's", "they're", "there's"})
+
+
 def _title(words: list[str]) -> str:
-    """ "o'brien" -> "O'Brien", "mary-jane" -> "Mary-Jane", "dunmore and lyle" keeps "and"."""
+    """ "o'brien" -> "O'Brien", "mary-jane" -> "Mary-Jane", "dunmore and lyle" keeps "and";
+    stops at a pronoun contraction that starts a new clause."""
     out = []
     for i, w in enumerate(words):
+        if i and w.lower() in _CLAUSE_START:
+            break
         if i and w in _TITLE_SMALL:
             out.append(w)
             continue
@@ -368,7 +376,7 @@ def extract_vocab(text: str, spec: EntitySpec) -> str | None:
 def extract_reference(text: str, spec: EntitySpec, expect: bool = False) -> str | None:
     """Ticket/account reference: ``prefix`` + digits ("ticket one oh four two" -> T-1042)."""
     t = clean(text)
-    if not expect and not re.search(r"\b(ticket|case|reference|number|ref|account|t)\b", t):
+    if not expect and not re.search(r"\b(ticket|case|reference|number|ref|account|status|t)\b", t):
         return None
     t = re.sub(r"\bt(\d)", r"t \1", t)
     for run in digit_runs(t):

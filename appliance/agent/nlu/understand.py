@@ -17,6 +17,7 @@ from datetime import date
 import numpy as np
 
 from appliance.agent.nlu.classifier import IntentClassifier, Prediction
+from appliance.agent.nlu.dates import MONTHS, WEEKDAYS
 from appliance.agent.nlu.embedder import TextEncoder
 from appliance.agent.nlu.entities import extract_entities
 from appliance.agent.nlu.nearmiss import near_miss_emergency
@@ -39,7 +40,8 @@ _ASK_FOR = re.compile(
 ASK_FOR_ANY = frozenset(
     [
         "staff", "owner", "manager", "boss", "guys", "team", "people", "desk", "someone",
-        "somebody", "anyone", "person", "girl", "lady", "receptionist", "supervisor",
+        "somebody", "anyone", "person", "girl", "lady", "receptionist", "supervisor", "real",
+        "live", "tech", "techs",
     ]
 )
 # "I want your manager", "I want somebody who actually works there": a person, not a service
@@ -61,11 +63,14 @@ _SOMEONE_TO_SPEAK_WITH = re.compile(
     r"(?: to| with)?\b"
 )
 # "is tony there", "is is Jason around": a colleague asked for by name
-_NAMED_COLLEAGUE = re.compile(r"^(?:(?:hi|hello|hey|yeah|yes|so|oh) )*is (\w+) (?:there|around)\b")
+_NAMED_COLLEAGUE = re.compile(
+    r"^(?:(?:hi|hello|hey|yeah|yes|so|oh) )*is (\w+) (?:there|around|in)\b"
+)
 _NOT_A_NAME = frozenset(
     ["it", "this", "that", "there", "he", "she", "they", "everything", "anything", "something",
      "everyone", "anyone", "someone", "somebody", "anybody", "nobody", "my", "your", "the", "a",
-     "an", "what", "who", "where", "parking", "power", "internet", "wifi", "email", "nothing"]
+     "an", "what", "who", "where", "parking", "power", "internet", "wifi", "email", "nothing",
+     *WEEKDAYS, *MONTHS]
 )
 DEPARTMENT_CONFIDENCE = 0.6
 # Cosine to the nearest emergency phrase/example at which a turn *possibly* describes an

@@ -116,6 +116,8 @@ def test_embeddings_understand_paraphrases_tfidf_does_not(workflow: str, text: s
 #   blind6  73.0 / 73.9 / 84.2 / 93.1%  entities 55 / 61 / 41 / 62%; emergencies 6/9, 9/9
 #   blind7  83.0 / 93.3 / 84.9 / 91.1%  entities 74 / 83 / 84 / 77%; emergencies 7/8, 8/8;
 #           5 human requests missed
+#   blind8  87.5 / 88.3 / 88.7 / 86.5%  entities 72 / 89 / 82 / 94%; emergencies 8/8, 7/7 (2 by
+#           the question); 2 human requests missed
 # Their misses then drove general rules (the person-request and callback rules, the department
 # topics and medical-question routing, the moved-date rule, more emergency phrases), so these
 # bars hold what they reached afterwards and are no longer blind figures. The last number is
@@ -124,7 +126,8 @@ def test_embeddings_understand_paraphrases_tfidf_does_not(workflow: str, text: s
 FRESH = {
     "blind5": ({"reception": 0.97, "appointments": 0.95, "leads": 0.95, "support": 0.97}, 0.85, 0),
     "blind6": ({"reception": 0.95, "appointments": 0.95, "leads": 0.96, "support": 0.97}, 0.88, 0),
-    "blind7": ({"reception": 0.90, "appointments": 0.97, "leads": 0.96, "support": 0.96}, 0.85, 1),
+    "blind7": ({"reception": 0.92, "appointments": 0.97, "leads": 0.97, "support": 0.96}, 0.85, 1),
+    "blind8": ({"reception": 0.97, "appointments": 0.96, "leads": 0.97, "support": 0.97}, 0.85, 0),
 }
 
 

@@ -48,3 +48,30 @@ def test_company_after_a_role() -> None:
     assert extract_entities(said, ents, TODAY, "US").values["company"] == "Pinecrest Realty"
     generic = "I'm the IT manager for a school and we need laptops"
     assert "company" not in extract_entities(generic, ents, TODAY, "US").values
+
+
+@pytest.mark.parametrize(
+    ("workflow", "text"),
+    [
+        ("support", "um is is Jason there he usually helps us"),
+        ("support", "Is Marcus in? He usually handles our account."),
+        ("leads", "is tony there he's the one who gave me his card"),
+        ("reception", "uh is there a real lady there i can talk to"),
+        ("support", "I don't have time for this, just transfer me to a real tech."),
+    ],
+)
+def test_a_colleague_by_name_or_a_real_person(workflow: str, text: str, nlu_for) -> None:
+    assert Signal.human in nlu_for(workflow).understand(text, TODAY).signals
+
+
+@pytest.mark.parametrize(
+    ("workflow", "text"),
+    [
+        ("support", "is the internet down there"),
+        ("support", "is everything in yet"),
+        ("appointments", "is friday there any good"),
+        ("reception", "is billing there"),
+    ],
+)
+def test_not_a_colleague(workflow: str, text: str, nlu_for) -> None:
+    assert Signal.human not in nlu_for(workflow).understand(text, TODAY).signals
