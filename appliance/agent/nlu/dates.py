@@ -203,7 +203,8 @@ _MOVE_CUE = re.compile(
     r"different day|push it|bring it forward|can't make|cannot make|won't make|rather)\b"
 )
 _NEW_DATE_MARKERS = frozenset(
-    {"to", "for", "into", "maybe", "perhaps", "about", "do", "say", "anything", "something"}
+    {"to", "for", "into", "maybe", "perhaps", "about", "do", "say", "anything", "something",
+     "come"}
 )
 
 

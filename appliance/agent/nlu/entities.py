@@ -28,13 +28,15 @@ from appliance.agent.nlu.text import UNITS, clean, digit_runs, fuzzy_equal, norm
 from appliance.agent.workflow import EntitySpec, EntityType
 
 _NAME_TRIGGERS = re.compile(
-    r"\b(my name is|my name's|name is|name's|this is|it's|its|i'm|i am|it is|"
+    r"\b(my name is|my name's|name is|name's|it's me again|its me again|it's me|"
+    r"this is|it's|its|i'm|i am|it is|"
     r"booked under|under the name|under)\s+"
 )
 _WEAK_TRIGGERS = frozenset({"this is", "it's", "its", "i'm", "i am", "it is", "under"})
 _PRONOUNS = frozenset({"I", "I'm", "I'd", "I'll", "I've"})
 _NAME_STOP = frozenset(
     [
+        "tell",
         "a",
         "an",
         "and",
@@ -183,7 +185,8 @@ _TITLE_SMALL = frozenset({"and", "of", "the", "for", "at"})
 
 # a clause starting: a name or company never runs on into "I've got..." or "We're looking..."
 _CLAUSE_START = frozenset({"i've", "i'm", "i'd", "i'll", "we're", "we've", "we'd", "we'll",
-                           "it's", "he's", "she's", "they're", "there's"})
+                           "it's", "he's", "she's", "they're", "there's", "he'd", "she'd",
+                           "they'd", "he'll", "she'll", "they'll", "you're"})
 
 
 def _title(words: list[str]) -> str:
@@ -275,14 +278,25 @@ _MESSAGE_NAME = re.compile(
     rf"\b(?i:that|say|saying|know|from),? (?:(?i:mr|mrs|ms|miss)\.? )?{_CAPS},? "
     r"(?i:called|rang|phoned|rung|is calling|was calling|has called|had called|returned)\b"
 )
+# the caller's own name first thing: "Hi, Debbie Lawson at Crane and Sons", "Nadia Perez here"
+_OPENING_NAME = re.compile(
+    rf"^(?:(?i:hi|hey|hello|yes|yeah|good morning|good afternoon)(?: there)?[,.!]? )*"
+    rf"({_CAP} {_CAP})(?:,| (?i:here|at|with|from)\b)"
+)
+_NOT_PERSON = frozenset({"group", "solutions", "realty", "inc", "llc", "ltd", "services",
+                         "company", "office", "clinic", "dental", "insurance", "logistics"})
 _NON_NAMES = frozenset({"he", "she", "they", "we", "it", "his", "her", "their", "who", "which"})
 
 
 def _name_in_frame(text: str) -> list[str]:
-    """A capitalised name after a relation or in a "... that <Name> called" message."""
+    """A capitalised name opening the call, after a relation, or in a "... that <Name>
+    called" message."""
     t = re.sub(r"\s+", " ", text.translate(str.maketrans({"\u2019": "'", "\u2018": "'"})))
     if not re.search(r"(?:^|\s)[a-z]", t):
         return []  # not a cased transcript (or Title Cased throughout): no evidence
+    opening = _OPENING_NAME.match(t)
+    if opening is not None and not _NOT_PERSON & set(opening.group(1).lower().split()):
+        return opening.group(1).lower().split()
     for rx in (_RELATION_NAME, _MESSAGE_NAME):
         for m in rx.finditer(t):
             words: list[str] = []

@@ -93,6 +93,7 @@ _INJECTION = re.compile(
     r"|\b(schedule|list|appointments)\b.*\bpatient names\b|\bmaintenance mode\b"
     r"|\b(list|read|tell|give)\b.*\bevery (appointment|patient|caller|booking)s? (booked|under|"
     r"for|with)\b|\bthis is the system administrator\b"
+    r"|\bnew policy\b.*\byou (now|will|must|should)\b|\byou now (approve|give|grant|have|must)\b"
     r"|\b(read|tell|give|what's|what is)\b.*\b(number|address|details|birthday|date of birth)\b"
     r".*\bon file for\b"
     r"|\b(read|tell|give|list)\b.*\b(everyone|everybody) (who's |who is |that's )?"
@@ -126,6 +127,9 @@ _MEDICAL = re.compile(
     r"|\bshould i (bring|take) (him|her|them|my \w+) (in|to)\b"
     r"|\bsomething (i|we) should (worry|be worried) about\b|\bsomething to worry about\b"
     r"|\bis (that|this|it) (bad|serious|dangerous|normal)\b"
+    r"|\bshould (i|we) be (worried|concerned)\b|\b(is|will) (that|this|it) (gonna|going to) hurt\b"
+    r"|\bdo i need to (come in|be seen|see someone|see a doctor) or\b"
+    r"|\bhow (much|many) (\w+ ){0,5}(supposed to|should|do i|can i) (take|have|give)\b"
     r"|\bcan i (take|have|drink|mix) (\w+ ){0,4}(pills?|tablets?|medicine|medication|meds|"
     r"ibuprofen|tylenol|paracetamol|advil|aspirin|antibiotics?) (with|while|and|after)\b"
 )

@@ -48,8 +48,9 @@ ASK_FOR_ANY = frozenset(
 _WANT_PERSON = re.compile(
     r"\b(?:i|we) (?:want|need|demand) (?:your|a|the) (?:manager|supervisor|boss|human|"
     r"human being|real person|live person)\b"
-    r"|\b(?:want|need) (?:somebody|someone|a person|a human) (?:who|that) (?:actually )?"
-    r"(?:works|is) (?:there|here|in the office)\b"
+    r"|\bput (?:a|an) (?:real |live )?(?:human|person)(?: being)? on\b"
+    r"|\b(?:want|need|get me) (?:somebody|someone|a person|a human) (?:who|that) (?:actually )?"
+    r"(?:works|is) (?:there|here|(?:in|at) (?:the|that|your) office)\b"
 )
 # "have a sales rep call me", "get someone to ring me": a callback, whoever makes it
 _CALLBACK_BY = re.compile(
@@ -64,13 +65,14 @@ _SOMEONE_TO_SPEAK_WITH = re.compile(
 )
 # "is tony there", "is is Jason around": a colleague asked for by name
 _NAMED_COLLEAGUE = re.compile(
-    r"^(?:(?:hi|hello|hey|yeah|yes|so|oh) )*is (\w+) (?:there|around|in)\b"
+    r"^(?:(?:hi|hello|hey|yeah|yes|so|oh) )*is (\w+) (?:there|around|in|available)\b"
 )
 _NOT_A_NAME = frozenset(
     ["it", "this", "that", "there", "he", "she", "they", "everything", "anything", "something",
      "everyone", "anyone", "someone", "somebody", "anybody", "nobody", "my", "your", "the", "a",
      "an", "what", "who", "where", "parking", "power", "internet", "wifi", "email", "nothing",
-     *WEEKDAYS, *MONTHS]
+     "tomorrow", "today", "tonight", "noon", "morning", "afternoon", "evening", "support",
+     "pricing", "help", *WEEKDAYS, *MONTHS]
 )
 DEPARTMENT_CONFIDENCE = 0.6
 # Cosine to the nearest emergency phrase/example at which a turn *possibly* describes an
@@ -172,7 +174,9 @@ class Understander:
         if (want := _WANT_PERSON.search(norm)) is not None:
             return want.group(0)
         named = _NAMED_COLLEAGUE.search(norm)
-        if named is not None and named.group(1) not in _NOT_A_NAME and not any(
+        if named is not None and named.group(1) not in _NOT_A_NAME and not named.group(
+            1
+        ).isdigit() and not any(
             named.group(1) in self.workflow.entities[s].values for s in self._transfer_vocab
         ):
             return f"is {named.group(1)} there"
@@ -182,6 +186,15 @@ class Understander:
         tail = m.group(1).split()[:4]
         who = (self._human_keywords | ASK_FOR_ANY) & set(tail)
         return f"{m.group(0).split()[0]} … {sorted(who)[0]}" if who else None
+
+    def _said(self, slot: str, values: dict[str, str], text: str) -> bool:
+        """The caller said the department's name or a synonym (not a sound-alike: "pressing
+        buttons" is no request for nursing)."""
+        canon = values.get(slot)
+        if canon is None:
+            return False
+        spec = self.workflow.entities[slot]
+        return phrase_hit(text, [canon.replace("_", " "), *spec.values.get(canon, [])]) is not None
 
     def _other_cue(self, pred: Prediction) -> bool:
         """Whether the classifier's non-routing guess rests on a keyword of its own ("leave a
@@ -222,7 +235,8 @@ class Understander:
             why.append("prompt-injection pattern: refused (even beside a human request)")
             forced = self._kind.get("refuse")
         if forced is None and (hit := phrase_hit(text, wf.human_words()) or self._asks_for(text)):
-            dept = next((s for s in self._transfer_vocab if s in ext.values), None)
+            dept = next((s for s in self._transfer_vocab if self._said(s, ext.values, text)),
+                        None)
             if esc.fallback_intent and (
                 phrase_hit(text, CALLBACK_PHRASES) or _CALLBACK_BY.search(normalize(text))
             ):

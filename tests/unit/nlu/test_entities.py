@@ -216,3 +216,15 @@ def test_company_not_captured_from_generic_phrases(text: str) -> None:
 )
 def test_support_category_specific_terms_win(text: str, want: str) -> None:
     assert extract_vocab(text, load_workflow("support").entities["category"]) == want
+
+
+def test_the_callers_name_opening_the_call() -> None:
+    from appliance.agent.nlu.entities import extract_name
+
+    assert extract_name("Hi, Debbie Lawson at Crane and Sons, the label printer quit") == (
+        "Debbie Lawson")
+    assert extract_name("Hi, Nadia Perez here, I'd like a callback") == "Nadia Perez"
+    assert extract_name("hi its me again Carl Dunham the three o'clock") == "Carl Dunham"
+    assert extract_name("Name's Ron Castillo. Tell your office manager") == "Ron Castillo"
+    assert extract_name("Hi, Apex Cloud Solutions here") is None  # a business, not a person
+    assert extract_name("Hi, Outlook won't open") is None

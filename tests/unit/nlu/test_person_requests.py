@@ -75,3 +75,12 @@ def test_a_colleague_by_name_or_a_real_person(workflow: str, text: str, nlu_for)
 )
 def test_not_a_colleague(workflow: str, text: str, nlu_for) -> None:
     assert Signal.human not in nlu_for(workflow).understand(text, TODAY).signals
+
+
+def test_a_sound_alike_department_does_not_cancel_a_human_request(nlu_for) -> None:
+    """Fuzzy vocabulary reads "pressing" as nursing; only a department actually said routes."""
+    u = nlu_for("reception").understand(
+        "I am sick of pressing buttons and talking to robots. Put a human on the line.", TODAY)
+    assert Signal.human in u.signals and u.intent == "speak_to_human", u.explanation
+    u = nlu_for("reception").understand("can I talk to someone in billing", TODAY)
+    assert u.intent == "route_to_department" and u.entities["department"] == "billing"
