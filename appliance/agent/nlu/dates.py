@@ -200,7 +200,7 @@ def _numeric(
 # "it's on the 9th ... could we do the 16th instead"): the last date said is the one wanted.
 _MOVE_CUE = re.compile(
     r"\b(move|moving|change|changing|reschedule|rescheduling|switch|instead|another day|"
-    r"different day|push it|bring it forward|can't make|cannot make|won't make|rather)\b"
+    r"different day|push|bump|bring it forward|can't make|cannot make|won't make|rather)\b"
 )
 _NEW_DATE_MARKERS = frozenset(
     {"to", "for", "into", "maybe", "perhaps", "about", "do", "say", "anything", "something",
@@ -285,7 +285,7 @@ _DOM_NEXT = frozenset(
      "then", "if", "or", "and", "but", "so", "because", "as", "since", "when", "though", "is",
      "was", "would", "will", "works", "should", "could", "can", "does", "did", "isn't",
      "wasn't", "won't", "maybe", "perhaps", "possibly", "actually", "already", "still",
-     "ideally", "preferably",
+     "ideally", "preferably", "say", "anytime", "any time",
      "again", "anymore", "now", "okay", "ok", "thanks", "thank", "right", "correct", "i",
      "i've", "i'm", "i'd", "i'll", "we", "we're", "we've", "you", "he", "she", "it", "they",
      "that", "which", "morning", "afternoon", "evening", "this", "next", *WEEKDAYS}

@@ -186,7 +186,7 @@ _TITLE_SMALL = frozenset({"and", "of", "the", "for", "at"})
 # a clause starting: a name or company never runs on into "I've got..." or "We're looking..."
 _CLAUSE_START = frozenset({"i've", "i'm", "i'd", "i'll", "we're", "we've", "we'd", "we'll",
                            "it's", "he's", "she's", "they're", "there's", "he'd", "she'd",
-                           "they'd", "he'll", "she'll", "they'll", "you're"})
+                           "they'd", "he'll", "she'll", "they'll", "you're", "we", "i"})
 
 
 def _title(words: list[str]) -> str:

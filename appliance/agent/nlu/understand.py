@@ -52,6 +52,12 @@ _WANT_PERSON = re.compile(
     r"|\b(?:want|need|get me) (?:somebody|someone|a person|a human) (?:who|that) (?:actually )?"
     r"(?:works|is) (?:there|here|(?:in|at) (?:the|that|your) office)\b"
 )
+_OWN_PERSON = re.compile(r"\b(?:before|after|when|until|once|then|so) (?:i|we) $")
+# "Can you transfer me to Mark?": a colleague by name (Whisper capitalises names)
+_TO_NAMED = re.compile(
+    r"\b(?i:transfer me|put me through|connect me|speak|talk)(?i: to| with) "
+    r"([A-Z][a-z]+)\b(?! [A-Z])"
+)
 # "have a sales rep call me", "get someone to ring me": a callback, whoever makes it
 _CALLBACK_BY = re.compile(
     r"\b(?:have|get|ask|can|could) (?:\w+ ){0,4}(?:to )?(?:(?:call|ring|phone) (?:me|us)|"
@@ -181,8 +187,10 @@ class Understander:
         ):
             return f"is {named.group(1)} there"
         m = _ASK_FOR.search(norm)
-        if m is None:
-            return None
+        if m is None or _OWN_PERSON.search(norm[: m.start()]):
+            return None  # "a ballpark before I talk to my boss": the caller's own conversation
+        if (to := _TO_NAMED.search(text)) is not None and to.group(1).lower() not in _NOT_A_NAME:
+            return f"to {to.group(1)}"
         tail = m.group(1).split()[:4]
         who = (self._human_keywords | ASK_FOR_ANY) & set(tail)
         return f"{m.group(0).split()[0]} … {sorted(who)[0]}" if who else None
@@ -234,10 +242,17 @@ class Understander:
             signals.add(Signal.injection)
             why.append("prompt-injection pattern: refused (even beside a human request)")
             forced = self._kind.get("refuse")
-        if forced is None and (hit := phrase_hit(text, wf.human_words()) or self._asks_for(text)):
+        asked = self._asks_for(text) if forced is None else None
+        if forced is None and (hit := asked or phrase_hit(text, wf.human_words())):
             dept = next((s for s in self._transfer_vocab if self._said(s, ext.values, text)),
                         None)
-            if esc.fallback_intent and (
+            ticket = any(
+                (spec := wf.entities.get(k)) is not None and spec.type is EntityType.reference
+                for k in ext.values
+            )
+            if asked is None and ticket:
+                why.append(f"human word '{hit}' beside a ticket reference: a status question")
+            elif esc.fallback_intent and (
                 phrase_hit(text, CALLBACK_PHRASES) or _CALLBACK_BY.search(normalize(text))
             ):
                 why.append(f"human word '{hit}' in a callback request: not a transfer")

@@ -84,3 +84,15 @@ def test_a_sound_alike_department_does_not_cancel_a_human_request(nlu_for) -> No
     assert Signal.human in u.signals and u.intent == "speak_to_human", u.explanation
     u = nlu_for("reception").understand("can I talk to someone in billing", TODAY)
     assert u.intent == "route_to_department" and u.entities["department"] == "billing"
+
+
+def test_a_status_question_naming_a_technician_is_not_a_transfer(nlu_for) -> None:
+    u = nlu_for("support").understand(
+        "Can you tell me if a technician has been assigned to ticket 56002?", TODAY)
+    assert Signal.human not in u.signals and u.intent == "check_ticket_status", u.explanation
+    u = nlu_for("support").understand("Can you transfer me to Mark? He's our usual tech.", TODAY)
+    assert Signal.human in u.signals
+    u = nlu_for("leads").understand(
+        "Do you have a flat rate or is it hourly? I need a ballpark before I talk to my boss.",
+        TODAY)
+    assert Signal.human not in u.signals and u.intent == "pricing_question", u.explanation
