@@ -93,6 +93,7 @@ _INJECTION = re.compile(
     r"|\b(schedule|list|appointments)\b.*\bpatient names\b|\bmaintenance mode\b"
     r"|\b(list|read|tell|give)\b.*\bevery (appointment|patient|caller|booking)s? (booked|under|"
     r"for|with)\b|\bthis is the system administrator\b"
+    r"|\b(tell|read|give|list) me (which|what) (patients|callers|customers|clients)\b"
     r"|\bnew policy\b.*\byou (now|will|must|should)\b|\byou now (approve|give|grant|have|must)\b"
     r"|\b(read|tell|give|what's|what is)\b.*\b(number|address|details|birthday|date of birth)\b"
     r".*\bon file for\b"

@@ -41,7 +41,7 @@ ASK_FOR_ANY = frozenset(
     [
         "staff", "owner", "manager", "boss", "guys", "team", "people", "desk", "someone",
         "somebody", "anyone", "person", "girl", "lady", "receptionist", "supervisor", "real",
-        "live", "tech", "techs",
+        "live", "tech", "techs", "whoever's", "charge",
     ]
 )
 # "I want your manager", "I want somebody who actually works there": a person, not a service
@@ -49,6 +49,8 @@ _WANT_PERSON = re.compile(
     r"\b(?:i|we) (?:want|need|demand) (?:your|a|the) (?:manager|supervisor|boss|human|"
     r"human being|real person|live person)\b"
     r"|\bput (?:a|an) (?:real |live )?(?:human|person)(?: being)? on\b"
+    r"|\bi (?:want|need) (?:somebody|someone|a person|a human|a real person) (?:who|that) "
+    r"(?:can|could) (?:actually )?(?:answer|understand|talk|speak)\b"
     r"|\b(?:want|need|get me) (?:somebody|someone|a person|a human) (?:who|that) (?:actually )?"
     r"(?:works|is) (?:there|here|(?:in|at) (?:the|that|your) office)\b"
 )
@@ -66,7 +68,8 @@ _CALLBACK_BY = re.compile(
 # "is there someone (on the front desk) I could speak with": the person comes first
 _SOMEONE_TO_SPEAK_WITH = re.compile(
     r"\b(?:someone|somebody|anyone|anybody|(?:a|an) (?:real |actual |live )?(?:person|human|"
-    r"lady|woman|man|guy))(?: \S+){0,5} (?:i|we) (?:could|can|may|might) (?:speak|talk)"
+    r"lady|woman|man|guy|manager|supervisor))(?: \S+){0,5} (?:i|we) (?:could|can|may|might) "
+    r"(?:speak|talk)"
     r"(?: to| with)?\b"
 )
 # "is tony there", "is is Jason around": a colleague asked for by name

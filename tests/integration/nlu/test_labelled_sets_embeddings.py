@@ -123,6 +123,9 @@ def test_embeddings_understand_paraphrases_tfidf_does_not(workflow: str, text: s
 #           8/8, 7/7; 3 human requests missed
 #   blind10 93.2 / 91.7 / 93.0 / 95.0%  entities 80 / 68 / 66 / 85% (555 area codes again);
 #           emergencies 7/8, 8/8 (dishwasher pods missed); 1 human request missed
+#   blind11 87.7 / 95.0 / 92.6 / 96.4%  entities 92 / 92 / 95 / 96% (valid phone numbers this
+#           time); emergencies 6/8, 8/8 (drain cleaner, "decided to end it tonight"); 4 human
+#           requests missed. Measured on the code that ended this tuning round.
 # Their misses then drove general rules (the person-request and callback rules, the department
 # topics and medical-question routing, the moved-date rule, more emergency phrases), so these
 # bars hold what they reached afterwards and are no longer blind figures. The last number is
@@ -135,6 +138,7 @@ FRESH = {
     "blind8": ({"reception": 0.97, "appointments": 0.96, "leads": 0.97, "support": 0.97}, 0.85, 0),
     "blind9": ({"reception": 0.96, "appointments": 0.93, "leads": 0.97, "support": 0.96}, 0.75, 0),
     "blind10": ({"reception": 0.93, "appointments": 0.95, "leads": 0.96, "support": 0.97}, 0.7, 0),
+    "blind11": ({"reception": 0.92, "appointments": 0.93, "leads": 0.93, "support": 0.96}, 0.9, 0),
 }
 
 

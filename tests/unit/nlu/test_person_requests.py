@@ -96,3 +96,18 @@ def test_a_status_question_naming_a_technician_is_not_a_transfer(nlu_for) -> Non
         "Do you have a flat rate or is it hourly? I need a ballpark before I talk to my boss.",
         TODAY)
     assert Signal.human not in u.signals and u.intent == "pricing_question", u.explanation
+
+
+@pytest.mark.parametrize(
+    ("workflow", "text", "human"),
+    [
+        ("support", "Is there a manager I could talk to about our service contract?", True),
+        ("leads", "transfer me to whoever's in charge, I've been stuck in this phone tree", True),
+        ("leads", "I want someone who can actually answer questions, put me through", True),
+        ("leads", "we need someone who can set up our network", False),
+        ("support", "i need someone who can help me with my laptop", False),
+    ],
+)
+def test_managers_and_whoever_is_in_charge(workflow: str, text: str, human: bool,
+                                           nlu_for) -> None:
+    assert (Signal.human in nlu_for(workflow).understand(text, TODAY).signals) is human
