@@ -94,6 +94,8 @@ _INJECTION = re.compile(
     r"|\b(list|read|tell|give)\b.*\bevery (appointment|patient|caller|booking)s? (booked|under|"
     r"for|with)\b|\bthis is the system administrator\b"
     r"|\b(tell|read|give|list) me (which|what) (patients|callers|customers|clients)\b"
+    r"|\b(read|tell|give) me (the )?(lab |test |blood )?(results|records|chart|notes) (for|of) "
+    r"(?!my |me |us |our )\w+"
     r"|\bnew policy\b.*\byou (now|will|must|should)\b|\byou now (approve|give|grant|have|must)\b"
     r"|\b(read|tell|give|what's|what is)\b.*\b(number|address|details|birthday|date of birth)\b"
     r".*\bon file for\b"

@@ -44,11 +44,15 @@ ASK_FOR_ANY = frozenset(
         "live", "tech", "techs", "whoever's", "charge",
     ]
 )
+_VENDOR_TARGETS = frozenset(["purchasing", "procurement", "buyer", "buyers", "decision"])
 # "I want your manager", "I want somebody who actually works there": a person, not a service
 _WANT_PERSON = re.compile(
     r"\b(?:i|we) (?:want|need|demand) (?:your|a|the) (?:manager|supervisor|boss|human|"
     r"human being|real person|live person)\b"
     r"|\bput (?:a|an) (?:real |live )?(?:human|person)(?: being)? on\b"
+    r"|\b(?:somebody|someone|anyone|anybody|a person)(?: who| that)? (?:speaks?|habla) "
+    r"(?:spanish|espanol|español|mandarin|cantonese|chinese|vietnamese|korean|russian|arabic|"
+    r"french|portuguese|polish|tagalog|haitian creole|creole)\b|\bhabla(?:s)? (?:espanol|español)\b"
     r"|\bi (?:want|need) (?:somebody|someone|a person|a human|a real person) (?:who|that) "
     r"(?:can|could) (?:actually )?(?:answer|understand|talk|speak)\b"
     r"|\b(?:want|need|get me) (?:somebody|someone|a person|a human) (?:who|that) (?:actually )?"
@@ -195,6 +199,8 @@ class Understander:
         if (to := _TO_NAMED.search(text)) is not None and to.group(1).lower() not in _NOT_A_NAME:
             return f"to {to.group(1)}"
         tail = m.group(1).split()[:4]
+        if _VENDOR_TARGETS & set(tail):
+            return None  # "talk to your purchasing person": a sales pitch, not a caller's need
         who = (self._human_keywords | ASK_FOR_ANY) & set(tail)
         return f"{m.group(0).split()[0]} … {sorted(who)[0]}" if who else None
 

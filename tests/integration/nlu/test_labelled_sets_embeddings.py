@@ -126,6 +126,10 @@ def test_embeddings_understand_paraphrases_tfidf_does_not(workflow: str, text: s
 #   blind11 87.7 / 95.0 / 92.6 / 96.4%  entities 92 / 92 / 95 / 96% (valid phone numbers this
 #           time); emergencies 6/8, 8/8 (drain cleaner, "decided to end it tonight"); 3 human
 #           requests missed. Measured on the code that ended this tuning round.
+#   blind12 86.0 / 88.1 / 96.3 / 96.4%  entities 87 / 89 / 76 / 91%; emergencies 6/7, 7/7 (3 by
+#           the question; "he's confused and shaky and now he's passing out" missed); 1 human
+#           request missed ("you have somebody who speak Spanish?"). Measured on the final code
+#           of this stop; those two misses were then added as phrases, nothing else was tuned.
 # Their misses then drove general rules (the person-request and callback rules, the department
 # topics and medical-question routing, the moved-date rule, more emergency phrases), so these
 # bars hold what they reached afterwards and are no longer blind figures. The last number is
@@ -139,6 +143,7 @@ FRESH = {
     "blind9": ({"reception": 0.96, "appointments": 0.93, "leads": 0.97, "support": 0.96}, 0.75, 0),
     "blind10": ({"reception": 0.93, "appointments": 0.95, "leads": 0.96, "support": 0.97}, 0.7, 0),
     "blind11": ({"reception": 0.92, "appointments": 0.93, "leads": 0.93, "support": 0.96}, 0.9, 0),
+    "blind12": ({"reception": 0.86, "appointments": 0.88, "leads": 0.96, "support": 0.96}, 0.75, 0),
 }
 
 
