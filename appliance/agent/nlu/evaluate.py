@@ -26,7 +26,7 @@ from appliance.agent.nlu.understand import Understander
 from appliance.agent.workflow import EntitySpec, EntityType
 
 # words a gist label may add that a caller's own message need not contain
-_GIST_FILLER = frozenset(["a", "an", "the", "of", "is", "are", "wa", "i", "my", "to", "for"])
+_GIST_FILLER = frozenset(["a", "an", "the", "of", "is", "are", "was", "i", "my", "to", "for"])
 
 
 @dataclass
@@ -91,7 +91,12 @@ class Report:
 
 
 def _words(text: str) -> list[str]:
-    return [w.removesuffix("'s").rstrip("s") for w in normalize(text).split()]
+    """Words with a possessive or plural "s" dropped ("headaches" = "headache")."""
+    out = []
+    for w in normalize(text).split():
+        w = w.removesuffix("'s")
+        out.append(w[:-1] if len(w) > 3 and w.endswith("s") and not w.endswith("ss") else w)
+    return out
 
 
 def entity_matches(spec: EntitySpec | None, want: str, got: str | None) -> bool:
