@@ -23,6 +23,7 @@ from typing import Any
 
 import appliance
 
+DEFAULT_TODAY = date(2026, 3, 5)  # a Thursday: what the sets without a header assume
 DATA = Path(appliance.__file__).resolve().parents[1] / "tests" / "unit" / "nlu" / "data"
 WORKFLOWS = ("reception", "appointments", "leads", "support")
 # Utterances that should be clarified, never acted on: any accepted pick is a wrong action.
@@ -38,8 +39,9 @@ def register(bsub: argparse._SubParsersAction) -> None:
     p.add_argument("--workflow", choices=WORKFLOWS, action="append", help="default: all four")
     p.add_argument("--data", type=Path, default=DATA, help="directory of <workflow>.yaml sets")
     p.add_argument("--set", dest="subset", default="", help="subdirectory, e.g. blind3")
-    p.add_argument("--today", type=date.fromisoformat, default=date(2026, 3, 5),
-                   help="the date relative dates in the sets resolve against")
+    p.add_argument("--today", type=date.fromisoformat, default=None,
+                   help="the date relative dates in the sets resolve against (default: the "
+                        "set file's 'TODAY is ...' header, else 2026-03-05)")
     p.add_argument("--llm-fallback", action="store_true",
                    help="also measure the LLM fallback for low-confidence turns")
     src = p.add_mutually_exclusive_group()
@@ -57,7 +59,7 @@ def register(bsub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from appliance.agent.nlu.evaluate import evaluate, load_labelled
+    from appliance.agent.nlu.evaluate import evaluate, labelled_today, load_labelled
     from appliance.agent.nlu.understand import Understander
     from appliance.agent.workflow import load_workflow
 
@@ -82,10 +84,11 @@ def run(args: argparse.Namespace) -> int:
               f"{'build ms':>8}")
         for name in args.workflow or WORKFLOWS:
             items = load_labelled(folder / f"{name}.yaml")
+            today = args.today or labelled_today(folder / f"{name}.yaml", DEFAULT_TODAY)
             t0 = time.perf_counter()
             nlu = Understander(load_workflow(name), encoder=enc)
             build_ms = (time.perf_counter() - t0) * 1000
-            rep = evaluate(nlu, items, args.today)
+            rep = evaluate(nlu, items, today)
             s = rep.summary()
             print(f"{name:<13} {s['utterances']:>4} {s['intent_accuracy']:>7.1%} "
                   f"{s['entity_accuracy']:>7.1%} {s['escalation_accuracy']:>7.1%} "
@@ -177,7 +180,7 @@ def _fallback_row(name: str, nlu: Any, items: list[dict[str, Any]], model: Any,
         if want is None:
             continue
         row["n"] += 1
-        u = nlu.understand(item["text"], args.today)
+        u = nlu.understand(item["text"], args.today or DEFAULT_TODAY)
         if u.confidence >= thr:
             row["base"] += u.intent == want
             row["with"] += u.intent == want
@@ -196,7 +199,7 @@ def _fallback_row(name: str, nlu: Any, items: list[dict[str, Any]], model: Any,
             print(f"  {name}: {item['text']!r} want={want} cands={a.candidates} "
                   f"-> {a.outcome} {a.raw!r} ({a.seconds:.2f} s)")
     for text in UNCLEAR:
-        u = nlu.understand(text, args.today)
+        u = nlu.understand(text, args.today or DEFAULT_TODAY)
         if u.confidence >= thr:
             continue
         a = fb.decide(u)

@@ -288,7 +288,7 @@ _DOM_NEXT = frozenset(
      "ideally", "preferably", "say", "anytime", "any time",
      "again", "anymore", "now", "okay", "ok", "thanks", "thank", "right", "correct", "i",
      "i've", "i'm", "i'd", "i'll", "we", "we're", "we've", "you", "he", "she", "it", "they",
-     "that", "which", "morning", "afternoon", "evening", "this", "next", *WEEKDAYS}
+     "that", "which", "morning", "afternoon", "evening", "this", "next", "same", *WEEKDAYS}
 )
 _DOM_LEAD = frozenset(
     {"the", "yes", "yeah", "so", "well", "okay", "ok", "how", "what", "about", "maybe",
@@ -352,6 +352,29 @@ def day_of_month(text: str, today: date) -> date | None:
         if (before in _DOM_PREPS and (the or ordinal)) or bare or (ordinal and strong):
             return _next_day_of_month(day, today, ahead)
     return None
+
+
+_BIRTH_CUE = re.compile(r"\b(born|date of birth|dob|d o b|birthday|birth date|birthdate)\b")
+_YEAR_AHEAD = re.compile(
+    r"^(?:[^ ]+ ){0,6}?(?:(?:19|20)\d\d|nineteen [a-z]+(?: (?:one|two|three|four|five|six|"
+    r"seven|eight|nine))?|twenty (?:oh|o|zero|ten|eleven|twelve|thirteen|fourteen|fifteen|"
+    r"sixteen|seventeen|eighteen|nineteen|twenty)(?: (?:one|two|three|four|five|six|seven|"
+    r"eight|nine))?|two thousand(?: and)?(?: [a-z]+)?|\d{1,2}/\d{1,2}/\d{2,4})\b"
+)
+
+
+def without_birth_date(text: str) -> str:
+    """``text`` with a stated birth date cut out ("born April 9th 1941", "date of birth
+    february second twenty twenty"), so the appointment date is looked for in the rest."""
+    t = clean(text)
+    m = _BIRTH_CUE.search(t)
+    if m is None:
+        return text
+    rest = t[m.end() :].lstrip()
+    y = _YEAR_AHEAD.match(rest)
+    if y is None:
+        return text
+    return f"{t[: m.start()]} {rest[y.end() :]}".strip()
 
 
 def extract_date_of_birth(text: str, today: date, region: str = "US") -> date | None:
@@ -423,7 +446,27 @@ def time_homophones(toks: list[str]) -> list[str]:
 
 def extract_time(text: str, expect: bool = False) -> str | None:
     """24 h ``HH:MM`` or None. Without ``expect`` a bare number needs an anchor ("at", am/pm,
-    o'clock, "half past") so phone digits and ordinals are not read as times."""
+    o'clock, "half past", an hour and minutes after a day word) so phone digits and ordinals
+    are not read as times. With a cue that a booking is moved, the time after the last
+    "to/for/maybe…" that is followed by one ("tomorrow at two … push it to Thursday at three")."""
+    first = _extract_time(text, expect)
+    toks = _tokens(text)
+    if first is None or not _MOVE_CUE.search(" ".join(toks)):
+        return first
+    for k in range(len(toks) - 2, -1, -1):
+        if toks[k] in _NEW_DATE_MARKERS and (
+            new := _extract_time(" ".join(toks[k + 1 :]), False)
+        ) is not None:
+            return new
+    return first
+
+
+# words after which "eight thirty" is a time of day, not digits of a number
+_TIME_LEAD = frozenset({"like", "say", "maybe", "about", "tomorrow", "today", "tonight",
+                        "morning", "afternoon", "evening", "instead", "there", *WEEKDAYS})
+
+
+def _extract_time(text: str, expect: bool = False) -> str | None:
     toks = time_homophones(_tokens(text))
     joined = " ".join(toks)
     if re.search(r"\b(noon|midday|mid day|12 noon)\b", joined):
@@ -462,6 +505,12 @@ def extract_time(text: str, expect: bool = False) -> str | None:
         if toks[i].endswith(("st", "nd", "rd", "th")) and not toks[i].isdigit():
             continue  # ordinal word: a date
         j = i + n[1]
+        run = 0
+        while i + run < len(toks) and (toks[i + run] in UNITS or toks[i + run] in ("oh", "o")
+                                       or toks[i + run].isdigit()):
+            run += 1
+        if run >= 5:
+            continue  # "call me at seven zero two five five five ...": phone digits
         mins = 0
         mn = small_number(toks, j) if j < len(toks) else None
         if j < len(toks) and toks[j] in ("oh", "o") and j + 1 < len(toks) and toks[j + 1] in UNITS:
@@ -481,6 +530,7 @@ def extract_time(text: str, expect: bool = False) -> str | None:
             )
             or prev in _ANCHORS
             or (prev == "for" and mins > 0)
+            or (prev in _TIME_LEAD and mins > 0 and n[1] == 1)
             or (expect and len(toks) <= 6)
         )
         if not anchored or (prev == "the" and not ampm):

@@ -23,6 +23,7 @@ from appliance.agent.nlu.dates import (
     extract_date_of_birth,
     extract_time,
     part_of_day,
+    without_birth_date,
 )
 from appliance.agent.nlu.text import UNITS, clean, digit_runs, fuzzy_equal, normalize, sound_key
 from appliance.agent.workflow import EntitySpec, EntityType
@@ -30,13 +31,17 @@ from appliance.agent.workflow import EntitySpec, EntityType
 _NAME_TRIGGERS = re.compile(
     r"\b(my name is|my name's|name is|name's|it's me again|its me again|it's me|"
     r"this is|it's|its|i'm|i am|it is|"
-    r"booked under|under the name|under)\s+"
+    r"booked under|under the name|under|my name|name was)\s+"
 )
 _WEAK_TRIGGERS = frozenset({"this is", "it's", "its", "i'm", "i am", "it is", "under"})
 _PRONOUNS = frozenset({"I", "I'm", "I'd", "I'll", "I've"})
 _NAME_STOP = frozenset(
     [
         "tell",
+        "born",
+        "date",
+        "dob",
+        "birthday",
         "a",
         "an",
         "and",
@@ -209,13 +214,16 @@ def _title(words: list[str]) -> str:
 def _plausible_after_weak_trigger(word: str, original: str) -> bool:
     """After "I'm"/"this is"/"it's", reject -ing/-ed words ("I'm locked out") and, when the
     transcript is cased (Whisper capitalises names), words that are not capitalised."""
-    if len(word) > 4 and word.endswith(("ing", "ed", "ly")):
-        return False
     tokens = re.findall(r"[A-Za-z'][A-Za-z'-]*", original)
     cased = any(w[0].isupper() for w in tokens[1:] if w not in _PRONOUNS)
     if not cased:
-        return True
-    return any(w.lower() == word and w[0].isupper() for w in tokens)
+        return not (len(word) > 4 and word.endswith(("ing", "ed", "ly")))
+    # a capital that only opens a sentence ("... Reilly. Need a ...") is no evidence
+    return any(
+        m.group(1).lower() == word
+        for m in re.finditer(r"(?<![.!?]\s)(?<![.!?])\b([A-Z][A-Za-z'-]*)", original)
+        if m.start() > 0
+    )
 
 
 def extract_name(text: str, expect: bool = False) -> str | None:
@@ -275,9 +283,21 @@ _RELATIONS = (
 )
 _RELATION_NAME = re.compile(rf"\b(?i:my|our) (?i:{_RELATIONS}),? {_CAPS}")
 _MESSAGE_NAME = re.compile(
-    rf"\b(?i:that|say|saying|know|from),? (?:(?i:mr|mrs|ms|miss)\.? )?{_CAPS},? "
+    rf"\b(?i:that|say|saying|know|from|tell her|tell him|tell them),? "
+    rf"(?:(?i:mr|mrs|ms|miss)\.? )?{_CAPS},? "
     r"(?i:called|rang|phoned|rung|is calling|was calling|has called|had called|returned)\b"
 )
+# "have someone call Samuel Okafor back at ..."
+_CALLBACK_NAME = re.compile(rf"\b(?i:call|ring|phone) {_CAPS} (?i:back)\b")
+# a name said as its own sentence: "Cancel. Mike Brennan. Thursday.", "... that I called. Denise."
+_FRAGMENT_NAME = re.compile(
+    rf"(?:^|[.!?] )({_CAP}(?: {_CAP}){{1,2}})(?=[.!?]|$)"
+    rf"|(?i:called|calling|message)[.!?] ({_CAP})[.!?]?$"
+)
+_NOT_FRAGMENT = frozenset({"thank", "thanks", "you", "good", "hello", "hi", "hey", "yes", "no",
+                           "okay", "ok", "please", "sorry", "bye", "goodbye", "great", "perfect",
+                           "sure", "right", "cancel", "reschedule", "confirm", "book", "help",
+                           "bless", "god", "oh", "well", "much", "cheers", "morning", "again"})
 # the caller's own name first thing: "Hi, Debbie Lawson at Crane and Sons", "Nadia Perez here"
 _OPENING_NAME = re.compile(
     rf"^(?:(?i:hi|hey|hello|yes|yeah|good morning|good afternoon)(?: there)?[,.!]? )*"
@@ -297,10 +317,15 @@ def _name_in_frame(text: str) -> list[str]:
     opening = _OPENING_NAME.match(t)
     if opening is not None and not _NOT_PERSON & set(opening.group(1).lower().split()):
         return opening.group(1).lower().split()
-    for rx in (_RELATION_NAME, _MESSAGE_NAME):
+    for rx in (_RELATION_NAME, _MESSAGE_NAME, _CALLBACK_NAME, _FRAGMENT_NAME):
         for m in rx.finditer(t):
+            found = m.group(1) or m.group(m.lastindex or 1)
+            if rx is _FRAGMENT_NAME and {w.lower() for w in found.split()} & (
+                _NOT_FRAGMENT | _NOT_NAMES | _NAME_STOP | _NOT_PERSON
+            ):
+                continue
             words: list[str] = []
-            for w in m.group(1).split():
+            for w in found.split():
                 lw = w.lower()
                 if lw in _NAME_STOP or lw in _NOT_NAMES or lw in _NON_NAMES or w in _PRONOUNS:
                     break
@@ -459,7 +484,7 @@ def extract_entities(
                 if v is None and saw:
                     invalid[name] = "not a valid phone number"
             case EntityType.date:
-                d = extract_date(text, today, region)
+                d = extract_date(without_birth_date(text), today, region)
                 v = d.isoformat() if d and d >= today else None
                 pod = part_of_day(text)
                 if pod:

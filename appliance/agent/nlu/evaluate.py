@@ -114,6 +114,20 @@ def entity_matches(spec: EntitySpec | None, want: str, got: str | None) -> bool:
     return want == got or normalize(want) == normalize(got)
 
 
+_TODAY_HEADER = re.compile(r"\btoday(?: is)?:? (?:[a-z]+day )?(\d{4}-\d{2}-\d{2})\b", re.I)
+
+
+def labelled_today(path: Path, default: date) -> date:
+    """The day a set's relative dates were labelled against: a leading comment line saying
+    "TODAY is Friday 2026-10-09" (or "today: 2026-10-09"), else ``default``."""
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if not line.startswith("#"):
+            break
+        if (m := _TODAY_HEADER.search(line)) is not None:
+            return date.fromisoformat(m.group(1))
+    return default
+
+
 def load_labelled(path: Path) -> list[dict[str, Any]]:
     items = yaml.safe_load(path.read_text(encoding="utf-8"))
     if not isinstance(items, list):

@@ -106,6 +106,14 @@ _INJECTION = re.compile(
     r"records)\b"
     r"|\b(right to know|tell me|read me)\b.*\b(his|her|their) (lab |test |blood |scan )?"
     r"(results|records|diagnosis)\b"
+    r"|\bnew rules\b|\brepeat after me\b|\bsay yes to (whatever|everything|anything)\b"
+    r"|\bfrom now on,? you('re| are|'ll| will|'re gonna| are gonna| are going to)\b"
+    r"|\b(you'll|you will|now|just) act as\b"
+    r"|\b(read|tell|give|show) me (his|her|their) (date of birth|dob|birthday|appointments?|"
+    r"address|phone number|number|details|records|results|password)\b"
+    r"|\b(don't|dont|do not|never|skip) (give me |tell me |bother with )?(the |your |that |all "
+    r"the )?(privacy|confidentiality|hipaa)\b"
+    r"|\b(his|her|their) (current |old |existing )?password (is|was)\b"
     r"|\b(which|what|tell me|read me|give me|list) (the |your )?other (companies|clients|"
     r"customers|businesses|practices)\b.*\b(names?|numbers?|details|"
     r"contacts?)\b"
@@ -135,6 +143,11 @@ _MEDICAL = re.compile(
     r"|\bhow (much|many) (\w+ ){0,5}(supposed to|should|do i|can i) (take|have|give)\b"
     r"|\bcan i (take|have|drink|mix) (\w+ ){0,4}(pills?|tablets?|medicine|medication|meds|"
     r"ibuprofen|tylenol|paracetamol|advil|aspirin|antibiotics?) (with|while|and|after)\b"
+    r"|\b(if|whether) (i|we) should (worry|be worried|be concerned)\b"
+    r"|\bsomething (the|a) (doctor|nurse) (needs|should|has|ought) to (look at|see|check)\b"
+    r"|\bhow (do|can|would|will) (i|we) (know|tell) (if|whether) (he|she|they|i|we|hes|shes|"
+    r"my (son|daughter|baby|child|kid|husband|wife|mom|mother|dad|father|grandson|granddaughter)) "
+    r"(is|are|has|have|needs?|should|\w+ed)\b"
 )
 _YES = frozenset(
     [
@@ -208,8 +221,8 @@ def phrase_hit(text: str, phrases: Iterable[str]) -> str | None:
 
 
 _NEGATED_EMERGENCY = re.compile(
-    r"\b(not|isn't|isnt|is not|no|non|nothing|wasn't) (an |a |really an |really a )?"
-    r"(emergency|urgent)\b"
+    r"\b(not|isn't|isnt|is not|no|non|nothing|wasn't|ain't) "
+    r"((like|really|exactly|quite|actually|necessarily) )?(an |a )?(emergency|urgent)\b"
 )
 
 

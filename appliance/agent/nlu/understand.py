@@ -30,7 +30,7 @@ from appliance.agent.nlu.signals import (
     phrase_hit,
     yes_no,
 )
-from appliance.agent.nlu.text import normalize
+from appliance.agent.nlu.text import digit_runs, normalize
 from appliance.agent.workflow import EntityType, MustNever, WorkflowSpec
 
 _ASK_FOR = re.compile(
@@ -41,9 +41,11 @@ ASK_FOR_ANY = frozenset(
     [
         "staff", "owner", "manager", "boss", "guys", "team", "people", "desk", "someone",
         "somebody", "anyone", "person", "girl", "lady", "receptionist", "supervisor", "real",
-        "live", "tech", "techs", "whoever's", "charge",
+        "live", "tech", "techs", "whoever's", "charge", "her", "him",
     ]
 )
+_PRONOUN_TARGETS = frozenset(["her", "him"])
+_TRANSFER_VERBS = ("put me through", "transfer me", "connect me")
 _VENDOR_TARGETS = frozenset(["purchasing", "procurement", "buyer", "buyers", "decision"])
 # "I want your manager", "I want somebody who actually works there": a person, not a service
 _WANT_PERSON = re.compile(
@@ -66,7 +68,7 @@ _TO_NAMED = re.compile(
 )
 # "have a sales rep call me", "get someone to ring me": a callback, whoever makes it
 _CALLBACK_BY = re.compile(
-    r"\b(?:have|get|ask|can|could) (?:\w+ ){0,4}(?:to )?(?:(?:call|ring|phone) (?:me|us)|"
+    r"\b(?:have|get|ask|can|could) (?:\w+ ){0,4}(?:to )?(?:(?:call|ring|phone) (?:me|us|him|her)|"
     r"reach out)\b"
 )
 # "is there someone (on the front desk) I could speak with": the person comes first
@@ -78,7 +80,7 @@ _SOMEONE_TO_SPEAK_WITH = re.compile(
 )
 # "is tony there", "is is Jason around": a colleague asked for by name
 _NAMED_COLLEAGUE = re.compile(
-    r"^(?:(?:hi|hello|hey|yeah|yes|so|oh) )*is (\w+) (?:there|around|in|available)\b"
+    r"^(?:(?:hi|hello|hey|yeah|yes|so|oh) )*is (\w+)(?: \w+)? (?:there|around|in|available)\b"
 )
 _NOT_A_NAME = frozenset(
     ["it", "this", "that", "there", "he", "she", "they", "everything", "anything", "something",
@@ -87,6 +89,12 @@ _NOT_A_NAME = frozenset(
      "tomorrow", "today", "tonight", "noon", "morning", "afternoon", "evening", "support",
      "pricing", "help", *WEEKDAYS, *MONTHS]
 )
+# "..., call me at 206 555 0117": contact details closing a request, not a callback request
+_CONTACT = re.compile(
+    r"\b(?:you can )?(?:call|reach|ring) me (?:at|on) (?:my (?:cell|mobile|number|direct line) )?"
+    r"((?:(?:\d+|zero|oh|o|one|two|three|four|five|six|seven|eight|nine|double|triple)(?: |-|$))+)"
+)
+CONTACT_MIN_WORDS = 8  # words left besides the contact details for them to be just that
 DEPARTMENT_CONFIDENCE = 0.6
 # Cosine to the nearest emergency phrase/example at which a turn *possibly* describes an
 # emergency, so the policy asks "Is this a medical emergency?". Set on the development and
@@ -202,7 +210,22 @@ class Understander:
         if _VENDOR_TARGETS & set(tail):
             return None  # "talk to your purchasing person": a sales pitch, not a caller's need
         who = (self._human_keywords | ASK_FOR_ANY) & set(tail)
+        if who <= _PRONOUN_TARGETS and not m.group(0).startswith(_TRANSFER_VERBS):
+            return None  # "the doctors wanna talk to her": only "put me through to her" asks
         return f"{m.group(0).split()[0]} … {sorted(who)[0]}" if who else None
+
+    def _predict(self, text: str, vec: np.ndarray | None) -> Prediction:
+        """The classifier's guess; contact details closing a longer request ("we need our IT
+        moved, call me at 206 555 0117") are left out, so they do not read as a callback."""
+        norm = normalize(text)
+        m = _CONTACT.search(norm)
+        if m is None or _CALLBACK_BY.search(norm) or len("".join(digit_runs(m.group(1)))) < 7:
+            return self.classifier.predict(text, vec)
+        rest = f"{norm[: m.start()]} {norm[m.end() :]}".strip()
+        if len(rest.split()) < CONTACT_MIN_WORDS:
+            return self.classifier.predict(text, vec)
+        rest_vec = self.encoder.encode([rest])[0] if self.encoder is not None else None
+        return self.classifier.predict(rest, rest_vec)
 
     def _said(self, slot: str, values: dict[str, str], text: str) -> bool:
         """The caller said the department's name or a synonym (not a sound-alike: "pressing
@@ -288,7 +311,7 @@ class Understander:
         if hit := phrase_hit(text, wf.anger_words()):
             signals.add(Signal.anger)
             why.append(f"anger/complaint '{hit}'")
-        pred = self.classifier.predict(text, vec)
+        pred = self._predict(text, vec)
         em_kind = self._kind.get("emergency")
         if (
             forced is None

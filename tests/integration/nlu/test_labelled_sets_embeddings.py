@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from appliance.agent.nlu.evaluate import evaluate, load_labelled
+from appliance.agent.nlu.evaluate import evaluate, labelled_today, load_labelled
 
 from .conftest import TODAY
 
@@ -130,6 +130,12 @@ def test_embeddings_understand_paraphrases_tfidf_does_not(workflow: str, text: s
 #           the question; "he's confused and shaky and now he's passing out" missed); 1 human
 #           request missed ("you have somebody who speak Spanish?"). Measured on the final code
 #           of this stop; those two misses were then added as phrases, nothing else was tuned.
+#   blind13 89.7 / 89.8 / 88.9 / 98.2%  entities 83 / 76 / 85 / 94% (labelled on 2026-06-16);
+#           emergencies 6/7, 6/7 (sleeping-pill overdose, stroke signs); 2 human requests
+#           missed ("is Linda at the front desk ... put me through to her", "is Mark Davidson
+#           available"). Measured on the code after blind12's intent misses were fixed.
+#   blind14 86.2 / 91.5 / 94.5 / 92.7%  entities 88 / 94 / 89 / 94% (labelled on 2026-10-09);
+#           every emergency and human request escalated. Measured on the same code as blind13.
 # Their misses then drove general rules (the person-request and callback rules, the department
 # topics and medical-question routing, the moved-date rule, more emergency phrases), so these
 # bars hold what they reached afterwards and are no longer blind figures. The last number is
@@ -143,15 +149,18 @@ FRESH = {
     "blind9": ({"reception": 0.96, "appointments": 0.93, "leads": 0.97, "support": 0.96}, 0.75, 0),
     "blind10": ({"reception": 0.93, "appointments": 0.95, "leads": 0.96, "support": 0.97}, 0.7, 0),
     "blind11": ({"reception": 0.92, "appointments": 0.93, "leads": 0.93, "support": 0.96}, 0.9, 0),
-    "blind12": ({"reception": 0.86, "appointments": 0.88, "leads": 0.96, "support": 0.96}, 0.75, 0),
+    "blind12": ({"reception": 0.98, "appointments": 0.93, "leads": 0.96, "support": 0.96}, 0.8, 0),
+    "blind13": ({"reception": 0.96, "appointments": 0.93, "leads": 0.96, "support": 0.98}, 0.9, 0),
+    "blind14": ({"reception": 0.93, "appointments": 0.93, "leads": 0.96, "support": 0.94}, 0.9, 0),
 }
 
 
 @pytest.mark.parametrize("subset", sorted(FRESH))
 def test_fresh_sets(subset: str, nlu_with) -> None:  # noqa: ANN001
     bars, entity_bar, may_miss = FRESH[subset]
-    reps = {w: evaluate(nlu_with(w), load_labelled(DATA / subset / f"{w}.yaml"), TODAY)
-            for w in WORKFLOWS}
+    files = {w: DATA / subset / f"{w}.yaml" for w in WORKFLOWS}
+    reps = {w: evaluate(nlu_with(w), load_labelled(f), labelled_today(f, TODAY))
+            for w, f in files.items()}
     detail = "\n".join(e for r in reps.values() for e in r.errors)
     for w, r in reps.items():
         assert r.intent_total >= 45
