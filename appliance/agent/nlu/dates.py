@@ -240,6 +240,8 @@ def _extract_date(text: str, today: date, region: str = "US") -> date | None:
         if d is not None and year is None and d < today:
             d = _safe_date(today.year + 1, month, day)
         return d
+    if re.search(r"\ba week (from )?(today|now)\b", joined):
+        return today + timedelta(days=7)
     if "day after tomorrow" in joined:
         return today + timedelta(days=2)
     if re.search(r"\b(today|tonight|this (morning|afternoon|evening))\b", joined):
@@ -288,7 +290,8 @@ _DOM_NEXT = frozenset(
      "ideally", "preferably", "say", "anytime", "any time",
      "again", "anymore", "now", "okay", "ok", "thanks", "thank", "right", "correct", "i",
      "i've", "i'm", "i'd", "i'll", "we", "we're", "we've", "you", "he", "she", "it", "they",
-     "that", "which", "morning", "afternoon", "evening", "this", "next", "same", *WEEKDAYS}
+     "that", "which", "morning", "afternoon", "evening", "this", "next", "same", "my", "our",
+     "cause", "cuz", *WEEKDAYS}
 )
 _DOM_LEAD = frozenset(
     {"the", "yes", "yeah", "so", "well", "okay", "ok", "how", "what", "about", "maybe",
@@ -373,14 +376,59 @@ def without_birth_date(text: str) -> str:
     rest = t[m.end() :].lstrip()
     y = _YEAR_AHEAD.match(rest)
     if y is None:
-        return text
+        spoken = _spoken_numeric_birth(text, date(2000, 1, 1))  # its century is not needed
+        return spoken[1] if spoken is not None else text
     return f"{t[: m.start()]} {rest[y.end() :]}".strip()
 
 
+def _spoken_year(toks: list[str], i: int, today: date) -> tuple[int, int] | None:
+    """(year, tokens) for "nineteen forty one", "two thousand three", "eighty nine", "oh one"
+    at ``toks[i]``."""
+    tok = toks[i] if i < len(toks) else ""
+    if tok in ("nineteen", "twenty") and (n := small_number(toks, i + 1)) is not None:
+        return (1900 if tok == "nineteen" else 2000) + n[0], 1 + n[1]
+    if tok == "two" and toks[i + 1 : i + 2] == ["thousand"]:
+        j = i + 2 + (toks[i + 2 : i + 3] == ["and"])
+        n = small_number(toks, j)
+        return (2000 + n[0], j - i + n[1]) if n is not None else (2000, j - i)
+    if tok in ("oh", "o") and (n := small_number(toks, i + 1)) is not None and n[0] < 10:
+        return 2000 + n[0], 2
+    n = small_number(toks, i)
+    if n is None or n[0] < 10:
+        return None
+    return (2000 + n[0] if n[0] <= today.year % 100 else 1900 + n[0]), n[1]
+
+
+def _spoken_numeric_birth(text: str, today: date) -> tuple[tuple[int, int, int], str] | None:
+    """ "born nine twelve nineteen forty one", "date of birth four eleven eighty nine": (month,
+    day, year) spoken as numbers right after a birth cue (US order), and the text without it."""
+    t = clean(text)
+    m = _BIRTH_CUE.search(t)
+    if m is None:
+        return None
+    toks = t[m.end() :].split()
+    k = 0
+    while k < len(toks) and toks[k] in ("is", "was", "on", "the", "its", "it's"):
+        k += 1
+    mo = small_number(toks, k)
+    if mo is None or not 1 <= mo[0] <= 12 or mo[1] != 1:
+        return None
+    dd = small_number(toks, k + 1)
+    if dd is None or not 1 <= dd[0] <= 31:
+        return None
+    year = _spoken_year(toks, k + 1 + dd[1], today)
+    if year is None:
+        return None
+    rest = " ".join(toks[k + 1 + dd[1] + year[1] :])
+    return (mo[0], dd[0], year[0]), f"{t[: m.start()]} {rest}".strip()
+
+
 def extract_date_of_birth(text: str, today: date, region: str = "US") -> date | None:
-    """A past date with a year (age 0-120), e.g. "March 3rd 1985", "3/3/85"."""
+    """A past date with a year (age 0-120), e.g. "March 3rd 1985", "3/3/85", "born nine
+    twelve nineteen forty one"."""
     toks = _tokens(text)
-    found = _numeric(toks, region) or _month_day(toks)
+    spoken = _spoken_numeric_birth(text, today)
+    found = _numeric(toks, region) or _month_day(toks) or (spoken[0] if spoken else None)
     if found is None or found[2] is None:
         return None
     month, day, year = found
@@ -462,7 +510,7 @@ def extract_time(text: str, expect: bool = False) -> str | None:
 
 
 # words after which "eight thirty" is a time of day, not digits of a number
-_TIME_LEAD = frozenset({"like", "say", "maybe", "about", "tomorrow", "today", "tonight",
+_TIME_LEAD = frozenset({"like", "say", "maybe", "about", "tomorrow", "today", "tonight", "my",
                         "morning", "afternoon", "evening", "instead", "there", *WEEKDAYS})
 
 

@@ -279,19 +279,20 @@ _RELATIONS = (
     "baby|boy|girl|grandson|granddaughter|grandmother|grandma|nan|nana|grandfather|grandpa|"
     "granddad|grandad|aunt|auntie|uncle|niece|nephew|fiance|fiancee|fiancé|fiancée|"
     "girlfriend|boyfriend|friend|neighbour|neighbor|colleague|boss|client|stepson|"
-    "stepdaughter|mother-in-law|father-in-law|carer|caregiver"
+    "stepdaughter|mother-in-law|father-in-law|carer|caregiver|director|owner|manager|"
+    "receptionist|cfo|ceo|assistant|agent|agents|employee|employees|coworker|co-worker"
 )
 _RELATION_NAME = re.compile(rf"\b(?i:my|our) (?i:{_RELATIONS}),? {_CAPS}")
 _MESSAGE_NAME = re.compile(
-    rf"\b(?i:that|say|saying|know|from|tell her|tell him|tell them),? "
+    rf"\b(?i:that|say|saying|know|from|tell her|tell him|tell them|tell em),? "
     rf"(?:(?i:mr|mrs|ms|miss)\.? )?{_CAPS},? "
     r"(?i:called|rang|phoned|rung|is calling|was calling|has called|had called|returned)\b"
 )
 # "have someone call Samuel Okafor back at ..."
-_CALLBACK_NAME = re.compile(rf"\b(?i:call|ring|phone) {_CAPS} (?i:back)\b")
+_CALLBACK_NAME = re.compile(rf"\b(?i:call|ring|phone) {_CAPS} (?i:back|at|on)\b")
 # a name said as its own sentence: "Cancel. Mike Brennan. Thursday.", "... that I called. Denise."
 _FRAGMENT_NAME = re.compile(
-    rf"(?:^|[.!?] )({_CAP}(?: {_CAP}){{1,2}})(?=[.!?]|$)"
+    rf"(?:^|[.!?,] )({_CAP}(?: {_CAP}){{1,2}})(?=[.!?,]|$)"
     rf"|(?i:called|calling|message)[.!?] ({_CAP})[.!?]?$"
 )
 _NOT_FRAGMENT = frozenset({"thank", "thanks", "you", "good", "hello", "hi", "hey", "yes", "no",
@@ -315,7 +316,9 @@ def _name_in_frame(text: str) -> list[str]:
     if not re.search(r"(?:^|\s)[a-z]", t):
         return []  # not a cased transcript (or Title Cased throughout): no evidence
     opening = _OPENING_NAME.match(t)
-    if opening is not None and not _NOT_PERSON & set(opening.group(1).lower().split()):
+    if opening is not None and not (_NOT_PERSON | _NOT_FRAGMENT) & set(
+        opening.group(1).lower().split()
+    ):
         return opening.group(1).lower().split()
     for rx in (_RELATION_NAME, _MESSAGE_NAME, _CALLBACK_NAME, _FRAGMENT_NAME):
         for m in rx.finditer(t):

@@ -107,6 +107,15 @@ _INJECTION = re.compile(
     r"|\b(right to know|tell me|read me)\b.*\b(his|her|their) (lab |test |blood |scan )?"
     r"(results|records|diagnosis)\b"
     r"|\bnew rules\b|\brepeat after me\b|\bsay yes to (whatever|everything|anything)\b"
+    r"|\badmin mode\b|\b(tell|give) (every|all|any) (caller|callers|customer|customers)\b"
+    r"|\bto (anyone|everyone|everybody) who (asks|calls)\b|\bnew policy (straight )?from\b"
+    r"|\b(disable|turn off|bypass|skip|remove) (the )?(verification|two factor|2fa|mfa|"
+    r"security check|authentication)\b"
+    r"|\b(give|tell|read|send) me (the |his |her |their )?(vpn |admin |email |account )?"
+    r"(login|password|credentials)s? (for|to|of) (?!(my|me|mine|(the |our )?(guest|wifi|wi-fi|"
+    r"wi fi|network|printer|conference))\b)"
+    r"|\b(when|what time) (is )?my (ex|ex-wife's|ex-husband's|ex wife's|ex husband's|"
+    r"ex-wife|ex-husband|ex's)\b"
     r"|\bfrom now on,? you('re| are|'ll| will|'re gonna| are gonna| are going to)\b"
     r"|\b(you'll|you will|now|just) act as\b"
     r"|\b(read|tell|give|show) me (his|her|their) (date of birth|dob|birthday|appointments?|"
@@ -226,6 +235,10 @@ _NEGATED_EMERGENCY = re.compile(
 )
 
 
+# "emergency" naming a thing, not a situation: "I'm her emergency contact"
+_EMERGENCY_THING = re.compile(r"\bemergency (contact|contacts|number on file|card|fund)\b")
+
+
 def emergency_hit(text: str, phrases: Iterable[str]) -> str | None:
     """An emergency phrase, ignoring a bare negated "emergency" ("it's not an emergency");
     any specific phrase ("chest pain") still counts even next to a negation. A phrase
@@ -233,6 +246,7 @@ def emergency_hit(text: str, phrases: Iterable[str]) -> str | None:
     Apostrophes are ignored on both sides (STT writes "cant" as often as "can't")."""
     t = f" {normalize(text)} "
     negated = bool(_NEGATED_EMERGENCY.search(t))
+    t = _EMERGENCY_THING.sub("", t)
     t = t.replace("'", "")  # "dont want to be here" is "don't want to be here"
     for p in phrases:
         parts = [normalize(x).replace("'", "") for x in p.split(" + ")]

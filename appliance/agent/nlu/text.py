@@ -222,3 +222,20 @@ def fuzzy_equal(a: str, b: str, threshold: float = 0.84) -> bool:
         return a == b
     ka, kb = sound_key(a), sound_key(b)
     return ka == kb or difflib.SequenceMatcher(None, ka, kb).ratio() >= threshold
+
+
+_CORRECTION = re.compile(
+    r"\b(?:actually no|no actually|no wait|wait no|well no|oh wait|scratch that|"
+    r"on second thought)\b"
+)
+
+
+def after_correction(norm: str, min_words: int = 4) -> str:
+    """The part of a normalised utterance after the caller's last self-correction ("I wanted
+    to cancel, well no, can I just move it"), when at least ``min_words`` words follow it;
+    else the whole utterance."""
+    last = next(reversed(list(_CORRECTION.finditer(norm))), None)
+    if last is None:
+        return norm
+    tail = norm[last.end() :].strip()
+    return tail if len(tail.split()) >= min_words else norm

@@ -19,7 +19,7 @@ import numpy as np
 from appliance.agent.nlu.classifier import IntentClassifier, Prediction
 from appliance.agent.nlu.dates import MONTHS, WEEKDAYS
 from appliance.agent.nlu.embedder import TextEncoder
-from appliance.agent.nlu.entities import extract_entities
+from appliance.agent.nlu.entities import extract_entities, extract_vocab
 from appliance.agent.nlu.nearmiss import near_miss_emergency
 from appliance.agent.nlu.signals import (
     Signal,
@@ -30,11 +30,11 @@ from appliance.agent.nlu.signals import (
     phrase_hit,
     yes_no,
 )
-from appliance.agent.nlu.text import digit_runs, normalize
+from appliance.agent.nlu.text import after_correction, digit_runs, normalize
 from appliance.agent.workflow import EntityType, MustNever, WorkflowSpec
 
 _ASK_FOR = re.compile(
-    r"\b(?:speak|talk|chat|put me through|transfer me|connect me|get me)(?: to| with)? (.+)"
+    r"\b(?:speak|talk|chat|put me through|transfer me|connect me|get me)(?: to| with)?(?= )"
 )
 # "speak to (it support) staff", "put me through to the owner": a person, in any workflow
 ASK_FOR_ANY = frozenset(
@@ -43,6 +43,24 @@ ASK_FOR_ANY = frozenset(
         "somebody", "anyone", "person", "girl", "lady", "receptionist", "supervisor", "real",
         "live", "tech", "techs", "whoever's", "charge", "her", "him",
     ]
+)
+# a vendor's pitch is out of scope whoever it asks for ("talk to the owner about cutting
+# your energy costs"); "we sell ..." alone is not one (a prospect describing its business)
+_SALES_PITCH = re.compile(
+    r"\b(?:calling to sell|i'm selling|we're offering|we are offering|save you money|"
+    r"saving you money|(?:cut|cutting|lower|lowering|reduce|reducing) your (?:energy|costs?|"
+    r"bills?|rates?|utility|utilities|phone bill|spend)|we help (?:medical|practices|clinics|"
+    r"offices|dental|doctors|businesses like yours)|(?:handles|in charge of|does|makes the) "
+    r"(?:your )?purchasing|purchasing decisions?)\b"
+)
+# "looking for a job as a technician": a role, not a request for one
+_JOB_SEEKING = re.compile(
+    r"\b(?:looking for (?:a )?(?:job|work|position)|job (?:posting|opening|ad|listing)|"
+    r"are you (?:guys |all )?hiring|apply(?:ing)? for|my resume|a job as)\b"
+)
+# "I'm calling for our receptionist, Jen, her printer...": the caller speaks for that person
+_ON_BEHALF = re.compile(
+    r"\b(?:calling|phoning|ringing|here) (?:for|on behalf of) (?:our|my|the) (?:\w+ ){0,2}"
 )
 _PRONOUN_TARGETS = frozenset(["her", "him"])
 _TRANSFER_VERBS = ("put me through", "transfer me", "connect me")
@@ -64,7 +82,7 @@ _OWN_PERSON = re.compile(r"\b(?:before|after|when|until|once|then|so) (?:i|we) $
 # "Can you transfer me to Mark?": a colleague by name (Whisper capitalises names)
 _TO_NAMED = re.compile(
     r"\b(?i:transfer me|put me through|connect me|speak|talk)(?i: to| with) "
-    r"([A-Z][a-z]+)\b(?! [A-Z])"
+    r"([A-Z][a-z]+(?: [A-Z][a-z]+)?)\b(?! [A-Z])"
 )
 # "have a sales rep call me", "get someone to ring me": a callback, whoever makes it
 _CALLBACK_BY = re.compile(
@@ -91,7 +109,8 @@ _NOT_A_NAME = frozenset(
 )
 # "..., call me at 206 555 0117": contact details closing a request, not a callback request
 _CONTACT = re.compile(
-    r"\b(?:you can )?(?:call|reach|ring) me (?:at|on) (?:my (?:cell|mobile|number|direct line) )?"
+    r"\b(?:(?:you|can you|could you) )?(?:call|reach|ring) me (?:at|on) "
+    r"(?:my (?:cell|mobile|number|direct line) )?"
     r"((?:(?:\d+|zero|oh|o|one|two|three|four|five|six|seven|eight|nine|double|triple)(?: |-|$))+)"
 )
 CONTACT_MIN_WORDS = 8  # words left besides the contact details for them to be just that
@@ -102,6 +121,7 @@ DEPARTMENT_CONFIDENCE = 0.6
 EMERGENCY_COSINE = 0.5
 CALLBACK_PHRASES = (
     "call me back", "call back", "callback", "ring me", "call me later", "give me a call",
+    "give him a call", "give her a call", "give us a call", "telephone me",
     "get back to me", "phone me", "give me a ring", "reach out to me", "give me a buzz",
     "contact me", "get in touch with me", "call me when", "call me tomorrow",
 )
@@ -201,28 +221,48 @@ class Understander:
             named.group(1) in self.workflow.entities[s].values for s in self._transfer_vocab
         ):
             return f"is {named.group(1)} there"
-        m = _ASK_FOR.search(norm)
-        if m is None or _OWN_PERSON.search(norm[: m.start()]):
-            return None  # "a ballpark before I talk to my boss": the caller's own conversation
-        if (to := _TO_NAMED.search(text)) is not None and to.group(1).lower() not in _NOT_A_NAME:
+        # "a ballpark before I talk to my boss": the caller's own conversation, not a request
+        asks = [m for m in _ASK_FOR.finditer(norm) if not _OWN_PERSON.search(norm[: m.start()])]
+        to = _TO_NAMED.search(text)
+        if asks and to is not None and to.group(1).split()[0].lower() not in _NOT_A_NAME:
             return f"to {to.group(1)}"
-        tail = m.group(1).split()[:4]
-        if _VENDOR_TARGETS & set(tail):
-            return None  # "talk to your purchasing person": a sales pitch, not a caller's need
-        who = (self._human_keywords | ASK_FOR_ANY) & set(tail)
-        if who <= _PRONOUN_TARGETS and not m.group(0).startswith(_TRANSFER_VERBS):
-            return None  # "the doctors wanna talk to her": only "put me through to her" asks
-        return f"{m.group(0).split()[0]} … {sorted(who)[0]}" if who else None
+        for m in asks:  # every one: "talk to a machine, put me through to the front desk"
+            tail = norm[m.end() :].split()[:4]
+            if _VENDOR_TARGETS & set(tail):
+                return None  # "talk to your purchasing person": a sales pitch
+            who = (self._human_keywords | ASK_FOR_ANY) & set(tail)
+            if not who or (who <= _PRONOUN_TARGETS
+                           and not m.group(0).startswith(_TRANSFER_VERBS)):
+                continue  # "the doctors wanna talk to her": only "put me through to her" asks
+            return f"{m.group(0).split()[0]} … {sorted(who)[0]}"
+        return None
+
+    @staticmethod
+    def _on_behalf(norm: str, word: str) -> bool:
+        """The human word only names whom the caller speaks for ("calling for our office
+        manager")."""
+        w = normalize(word)
+        return any(f" {w} " in f" {m.group(0)} " for m in _ON_BEHALF.finditer(norm))
 
     def _predict(self, text: str, vec: np.ndarray | None) -> Prediction:
+        """The classifier's guess. After a self-correction ("I wanted to cancel, well no, can I
+        move it") the words after it decide, when they are at least as clear as the whole."""
+        whole = self._predict_request(text, vec)
+        if (tail := after_correction(normalize(text))) == normalize(text):
+            return whole
+        tail_vec = self.encoder.encode([tail])[0] if self.encoder is not None else None
+        second = self._predict_request(tail, tail_vec)
+        return second if second.confidence >= whole.confidence else whole
+
+    def _predict_request(self, text: str, vec: np.ndarray | None) -> Prediction:
         """The classifier's guess; contact details closing a longer request ("we need our IT
         moved, call me at 206 555 0117") are left out, so they do not read as a callback."""
         norm = normalize(text)
         m = _CONTACT.search(norm)
-        if m is None or _CALLBACK_BY.search(norm) or len("".join(digit_runs(m.group(1)))) < 7:
+        if m is None or len("".join(digit_runs(m.group(1)))) < 7:
             return self.classifier.predict(text, vec)
         rest = f"{norm[: m.start()]} {norm[m.end() :]}".strip()
-        if len(rest.split()) < CONTACT_MIN_WORDS:
+        if len(rest.split()) < CONTACT_MIN_WORDS or _CALLBACK_BY.search(rest):
             return self.classifier.predict(text, vec)
         rest_vec = self.encoder.encode([rest])[0] if self.encoder is not None else None
         return self.classifier.predict(rest, rest_vec)
@@ -257,6 +297,10 @@ class Understander:
                 explanation=("known STT hallucination/noise: ignored",),
             )
         ext = extract_entities(text, wf.entities, today, self.region, expect)
+        if (tail := after_correction(normalize(text))) != normalize(text):
+            for slot in self._transfer_vocab:  # "an appointment, actually no, a refill"
+                if (v := extract_vocab(tail, wf.entities[slot])) is not None:
+                    ext.values[slot] = v
         vec = self.encoder.encode([text])[0] if self.encoder is not None else None
         signals: set[Signal] = set()
         why: list[str] = []
@@ -274,8 +318,15 @@ class Understander:
             signals.add(Signal.injection)
             why.append("prompt-injection pattern: refused (even beside a human request)")
             forced = self._kind.get("refuse")
-        asked = self._asks_for(text) if forced is None else None
-        if forced is None and (hit := asked or phrase_hit(text, wf.human_words())):
+        norm = normalize(text)
+        if forced is None and (pitch := _SALES_PITCH.search(norm)):
+            why.append(f"sales pitch '{pitch.group(0)}': out of scope")
+            forced = self._kind.get("refuse")
+        job = forced is None and _JOB_SEEKING.search(norm) is not None
+        asked = self._asks_for(text) if forced is None and not job else None
+        if forced is None and not job and (hit := asked or phrase_hit(text, wf.human_words())) and (
+            asked is not None or not self._on_behalf(norm, hit)
+        ):
             dept = next((s for s in self._transfer_vocab if self._said(s, ext.values, text)),
                         None)
             ticket = any(

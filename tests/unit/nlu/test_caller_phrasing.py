@@ -170,3 +170,68 @@ def test_new_injection_phrasings(text: str) -> None:
 )
 def test_fair_requests_are_not_injections(text: str) -> None:
     assert not is_injection(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        ("born nine twelve nineteen forty one, she needs to see somebody", "1941-09-12"),
+        ("date of birth four eleven eighty nine I need a follow up", "1989-04-11"),
+        ("Kyle Dunn, born three twenty two oh one", "2001-03-22"),
+        ("date of birth is two five two thousand and three", "2003-02-05"),
+    ],
+)
+def test_birth_dates_spoken_as_numbers(text: str, want: str) -> None:
+    from appliance.agent.nlu.dates import extract_date_of_birth
+
+    got = extract_date_of_birth(text, date(2026, 8, 3))
+    assert got is not None and got.isoformat() == want
+    assert "born" not in without_birth_date(text) and "birth" not in without_birth_date(text)
+
+
+def test_a_self_correction_decides_the_request(nlu_for) -> None:
+    u = nlu_for("appointments").understand(
+        "I wanted to cancel, well no, actually can I just change it to later in the day, like "
+        "four o'clock instead", TODAY)
+    assert u.intent == "reschedule_appointment" and u.entities["time"] == "16:00"
+    u = nlu_for("reception").understand(
+        "i wanted to make an appointment, actually no, i just need my inhaler refilled", TODAY)
+    assert u.entities["department"] == "pharmacy"
+
+
+@pytest.mark.parametrize(
+    ("workflow", "text"),
+    [
+        ("reception", "Hi, this is Brian from Brightline Solar, I'd like to talk to the business "
+         "owner about cutting your energy costs"),
+        ("leads", "Hi, this is Kyle from NetPro Distributors, we sell refurbished switches at "
+         "great prices, who handles purchasing over there"),
+    ],
+)
+def test_a_sales_pitch_is_out_of_scope_whoever_it_asks_for(workflow: str, text: str,
+                                                           nlu_for) -> None:
+    u = nlu_for(workflow).understand(text, TODAY)
+    assert u.intent == "out_of_scope" and Signal.human not in u.signals
+
+
+@pytest.mark.parametrize(
+    ("workflow", "text"),
+    [
+        ("support", "I'm looking for a job as a technician, are you guys hiring?"),
+        ("support", "I'm calling for our receptionist, Jen, her printer is printing blank pages"),
+    ],
+)
+def test_a_role_named_is_not_a_request_for_that_person(workflow: str, text: str,
+                                                      nlu_for) -> None:
+    assert Signal.human not in nlu_for(workflow).understand(text, TODAY).signals
+
+
+def test_talking_to_a_machine_then_asking_for_the_desk_is_a_human_request(nlu_for) -> None:
+    u = nlu_for("reception").understand(
+        "i don't wanna talk to a damn machine, put me through to the front desk", TODAY)
+    assert Signal.human in u.signals
+
+
+def test_an_emergency_contact_is_no_emergency() -> None:
+    assert emergency_hit("i'm her emergency contact so it's fine", ["emergency"]) is None
+    assert emergency_hit("this is an emergency", ["emergency"]) == "emergency"
