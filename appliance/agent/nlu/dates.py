@@ -208,6 +208,15 @@ _NEW_DATE_MARKERS = frozenset(
 )
 
 
+# fixed-date holidays callers name as days (US); longest first
+_HOLIDAYS = {
+    "christmas eve": (12, 24), "christmas day": (12, 25), "new year's eve": (12, 31),
+    "new years eve": (12, 31), "new year's day": (1, 1), "new years day": (1, 1),
+    "fourth of july": (7, 4), "halloween": (10, 31), "valentine's day": (2, 14),
+    "christmas": (12, 25),
+}
+
+
 def extract_date(text: str, today: date, region: str = "US") -> date | None:
     """The (future-leaning) calendar date the caller means, or None; with a cue that a booking
     is being moved, the date after the last "to/for/maybe/do…" that is followed by one."""
@@ -240,6 +249,11 @@ def _extract_date(text: str, today: date, region: str = "US") -> date | None:
         if d is not None and year is None and d < today:
             d = _safe_date(today.year + 1, month, day)
         return d
+    for name, (month, day) in _HOLIDAYS.items():
+        if re.search(rf"(?<!before )(?<!after )(?<!until )(?<!till )(?<!by )(?<!over )"
+                     rf"(?<!around )\b{name}\b", joined):
+            d = _safe_date(today.year, month, day)
+            return d if d is None or d >= today else _safe_date(today.year + 1, month, day)
     if re.search(r"\ba week (from )?(today|now)\b", joined):
         return today + timedelta(days=7)
     if "day after tomorrow" in joined:
@@ -279,6 +293,7 @@ def _extract_date(text: str, today: date, region: str = "US") -> date | None:
 # An ordinal day alone ("on the 12th", "the twenty third") is a date only in a date context:
 # "on/for/by... the Nth", "the Nth of [this|next month]", "Nth at <time>", or the whole answer.
 _DOM_PREPS = frozenset({"on", "for", "by", "until", "till", "before", "after", "from", "to",
+                        "do", "is",
                         "cancel", "move", "confirm", "keep", "book"})
 _DOM_OWNERS = frozenset({"my", "your", "our", "his", "her", "their", "its", "a", "this", "that"})
 # Words that may follow a day ordinal: function words, not a noun it would modify ("floor").
@@ -291,6 +306,7 @@ _DOM_NEXT = frozenset(
      "again", "anymore", "now", "okay", "ok", "thanks", "thank", "right", "correct", "i",
      "i've", "i'm", "i'd", "i'll", "we", "we're", "we've", "you", "he", "she", "it", "they",
      "that", "which", "morning", "afternoon", "evening", "this", "next", "same", "my", "our",
+     "mornings", "afternoons", "evenings",
      "cause", "cuz", *WEEKDAYS}
 )
 _DOM_LEAD = frozenset(

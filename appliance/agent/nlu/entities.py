@@ -38,6 +38,8 @@ _PRONOUNS = frozenset({"I", "I'm", "I'd", "I'll", "I've"})
 _NAME_STOP = frozenset(
     [
         "tell",
+        "before",
+        "after",
         "born",
         "date",
         "dob",

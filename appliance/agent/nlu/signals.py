@@ -54,15 +54,15 @@ _INJECTION = re.compile(
     r"|\b(ignore|disregard|override|bypass) (the |your |all )?(\w+ )?(script|instructions|"
     r"rules|guidelines|polic(y|ies)|restrictions|training)\b"
     r"|\b(forget|ignore) (that )?(you're|you are) (an?|the)\b"
-    r"|\bfrom now on,? you (are|answer|respond|reply|act|obey|work)\b"
+    r"|\bfrom now on,? you (are|answer|respond|reply|act|obey|work|tell|say|give)\b"
     r"|\b(disclose|share|reveal|leak) (\w+ ){0,3}(patient|caller|customer|client)('s|s'|s)? "
     r"(\w+ )?(numbers?|names?|details|addresses|address|records?|data)\b"
     r"|\bsystem prompt\b|\bdeveloper mode\b|\bjailbreak\b|\bdo anything now\b"
     r"|\byou are now\b|\byou're now (an?|the|in|my)\b|\bunrestricted (assistant|mode|ai)\b"
     r"|\bact as (an? )?(admin|administrator|developer|doctor|different)\b"
     r"|\bpretend (to be|you are|you're)\b|\bnew instructions\b"
-    r"|\b(last|previous|prior|other|another|earlier) (caller|callers|patient|patients|customer|"
-    r"customers|client|clients|person)('s|s')?\b.*\b(details|data|info|information|number|"
+    r"|\b(last|previous|prior|other|another|earlier) (\w+ )?(caller|callers|patient|patients|"
+    r"customer|customers|client|clients|person)('s|s')?\b.*\b(details|data|info|information|number|"
     r"numbers|name|names|address|records?|said|say|ticket|appointments?)\b"
     r"|\b(read|tell|give|show) me (the |all |someone else's |somebody else's )"
     r"(caller|patient|customer|client|database|records|list)"
@@ -76,7 +76,8 @@ _INJECTION = re.compile(
     r"you have been|you're|you are) (told|taught|programmed|instructed)\b"
     r"|\b(system|admin|administrator|developer) (message|override|command|instruction|note)\b"
     r"|\b(new|updated) instructions? from\b|\bhidden (instructions?|rules|prompt)\b"
-    r"|\b(reveal|repeat|print|recite|dump|output) (me )?(your |the )?(prompt|instructions?|rules|"
+    r"|\b(reveal|repeat|print|recite|dump|output|read out|read back|read me) (me )?(your |the )?"
+    r"(whole |full |entire |exact )?(prompt|instructions?|rules|"
     r"configuration|config|settings|contents of your)\b"
     r"|\byour (prompt|instructions|configuration file|config file)\b"
     r"|\byou are (an? )?(admin|administrator|developer|superuser|root)( now)?\b"
@@ -106,7 +107,7 @@ _INJECTION = re.compile(
     r"records)\b"
     r"|\b(right to know|tell me|read me)\b.*\b(his|her|their) (lab |test |blood |scan )?"
     r"(results|records|diagnosis)\b"
-    r"|\bnew rules\b|\brepeat after me\b|\bsay yes to (whatever|everything|anything)\b"
+    r"|\bnew rules?\b|\brepeat after me\b|\bsay yes to (whatever|everything|anything)\b"
     r"|\badmin mode\b|\b(tell|give) (every|all|any) (caller|callers|customer|customers)\b"
     r"|\bto (anyone|everyone|everybody) who (asks|calls)\b|\bnew policy (straight )?from\b"
     r"|\b(disable|turn off|bypass|skip|remove) (the )?(verification|two factor|2fa|mfa|"
@@ -116,6 +117,8 @@ _INJECTION = re.compile(
     r"wi fi|network|printer|conference))\b)"
     r"|\b(when|what time) (is )?my (ex|ex-wife's|ex-husband's|ex wife's|ex husband's|"
     r"ex-wife|ex-husband|ex's)\b"
+    r"|\bmy ex(-| )?(wife|husband|partner|girlfriend|boyfriend)?'?s (\w+ )?(results|records|"
+    r"appointments?|address|number|details|chart)\b|\bforget what they told you\b"
     r"|\bfrom now on,? you('re| are|'ll| will|'re gonna| are gonna| are going to)\b"
     r"|\b(you'll|you will|now|just) act as\b"
     r"|\b(read|tell|give|show) me (his|her|their) (date of birth|dob|birthday|appointments?|"
@@ -153,6 +156,7 @@ _MEDICAL = re.compile(
     r"|\bcan i (take|have|drink|mix) (\w+ ){0,4}(pills?|tablets?|medicine|medication|meds|"
     r"ibuprofen|tylenol|paracetamol|advil|aspirin|antibiotics?) (with|while|and|after)\b"
     r"|\b(if|whether) (i|we) should (worry|be worried|be concerned)\b"
+    r"|\bdoes (he|she|it|my \w+) need (stitches|antibiotics|to be seen|to go in|to come in)\b"
     r"|\bsomething (the|a) (doctor|nurse) (needs|should|has|ought) to (look at|see|check)\b"
     r"|\bhow (do|can|would|will) (i|we) (know|tell) (if|whether) (he|she|they|i|we|hes|shes|"
     r"my (son|daughter|baby|child|kid|husband|wife|mom|mother|dad|father|grandson|granddaughter)) "
@@ -235,6 +239,7 @@ _NEGATED_EMERGENCY = re.compile(
 )
 
 
+_DROPPED_G = re.compile(r"(?<=[a-z]{2}[bcdfghklmnprstvwz])in\b")
 # "emergency" naming a thing, not a situation: "I'm her emergency contact"
 _EMERGENCY_THING = re.compile(r"\bemergency (contact|contacts|number on file|card|fund)\b")
 
@@ -247,6 +252,8 @@ def emergency_hit(text: str, phrases: Iterable[str]) -> str | None:
     t = f" {normalize(text)} "
     negated = bool(_NEGATED_EMERGENCY.search(t))
     t = _EMERGENCY_THING.sub("", t)
+    # "droopin", "endin it": the dropped g restored, as a second reading of the same words
+    t = f"{t} | {_DROPPED_G.sub('ing', t)} "
     t = t.replace("'", "")  # "dont want to be here" is "don't want to be here"
     for p in phrases:
         parts = [normalize(x).replace("'", "") for x in p.split(" + ")]

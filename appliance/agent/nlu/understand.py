@@ -34,14 +34,15 @@ from appliance.agent.nlu.text import after_correction, digit_runs, normalize
 from appliance.agent.workflow import EntityType, MustNever, WorkflowSpec
 
 _ASK_FOR = re.compile(
-    r"\b(?:speak|talk|chat|put me through|transfer me|connect me|get me)(?: to| with)?(?= )"
+    r"\b(?:speak|spoke|talk|chat|put me through|transfer me|connect me|get me)(?: to| with)?(?= )"
 )
 # "speak to (it support) staff", "put me through to the owner": a person, in any workflow
 ASK_FOR_ANY = frozenset(
     [
         "staff", "owner", "manager", "boss", "guys", "team", "people", "desk", "someone",
         "somebody", "anyone", "person", "girl", "lady", "receptionist", "supervisor", "real",
-        "live", "tech", "techs", "whoever's", "charge", "her", "him",
+        "live", "tech", "techs", "whoever's", "charge", "her", "him", "salesman", "salesmen",
+        "saleswoman", "rep", "reps", "gentleman", "miss", "mister", "mr", "mrs", "ms",
     ]
 )
 # a vendor's pitch is out of scope whoever it asks for ("talk to the owner about cutting
@@ -60,9 +61,11 @@ _JOB_SEEKING = re.compile(
 )
 # "I'm calling for our receptionist, Jen, her printer...": the caller speaks for that person
 _ON_BEHALF = re.compile(
-    r"\b(?:calling|phoning|ringing|here) (?:for|on behalf of) (?:our|my|the) (?:\w+ ){0,2}"
+    r"\b(?:(?:calling|phoning|ringing|here) (?:for|on behalf of) (?:our|my|the)|(?:i'm|i am|"
+    r"this is) (?:just )?(?:the|a|an|your)) (?:\w+ ){0,2}"
 )
 _PRONOUN_TARGETS = frozenset(["her", "him"])
+_DEPARTMENT_WORDS = frozenset(["department", "departments", "dept", "section", "team"])
 _TRANSFER_VERBS = ("put me through", "transfer me", "connect me")
 _VENDOR_TARGETS = frozenset(["purchasing", "procurement", "buyer", "buyers", "decision"])
 # "I want your manager", "I want somebody who actually works there": a person, not a service
@@ -78,10 +81,12 @@ _WANT_PERSON = re.compile(
     r"|\b(?:want|need|get me) (?:somebody|someone|a person|a human) (?:who|that) (?:actually )?"
     r"(?:works|is) (?:there|here|(?:in|at) (?:the|that|your) office)\b"
 )
+# "can I get Jason on the line": a colleague by name, cased or not
+_ON_THE_LINE = re.compile(r"\b(?:get|put) (\w+)(?: \w+)? on the (?:line|phone)\b")
 _OWN_PERSON = re.compile(r"\b(?:before|after|when|until|once|then|so) (?:i|we) $")
 # "Can you transfer me to Mark?": a colleague by name (Whisper capitalises names)
 _TO_NAMED = re.compile(
-    r"\b(?i:transfer me|put me through|connect me|speak|talk)(?i: to| with) "
+    r"\b(?:(?i:transfer me|put me through|connect me|speak|talk)(?i: to| with)|(?i:get me)) "
     r"([A-Z][a-z]+(?: [A-Z][a-z]+)?)\b(?! [A-Z])"
 )
 # "have a sales rep call me", "get someone to ring me": a callback, whoever makes it
@@ -221,6 +226,10 @@ class Understander:
             named.group(1) in self.workflow.entities[s].values for s in self._transfer_vocab
         ):
             return f"is {named.group(1)} there"
+        line = _ON_THE_LINE.search(norm)
+        if line is not None and line.group(1) not in _NOT_A_NAME and line.group(1) not in (
+            "you", "me", "us", "him", "her", "them", "somebody", "someone"):
+            return f"{line.group(1)} on the line"
         # "a ballpark before I talk to my boss": the caller's own conversation, not a request
         asks = [m for m in _ASK_FOR.finditer(norm) if not _OWN_PERSON.search(norm[: m.start()])]
         to = _TO_NAMED.search(text)
@@ -231,6 +240,15 @@ class Understander:
             if _VENDOR_TARGETS & set(tail):
                 return None  # "talk to your purchasing person": a sales pitch
             who = (self._human_keywords | ASK_FOR_ANY) & set(tail)
+            if not who and m.group(0).startswith(_TRANSFER_VERBS) and tail and not (
+                _DEPARTMENT_WORDS & set(tail)
+            ) and not any(
+                extract_vocab(" ".join(tail), self.workflow.entities[s])
+                for s in self._transfer_vocab
+            ):
+                # "put me through to miss linda at the front desk": anyone but a department
+                # (a department named is routed by the caller of this method)
+                return f"{m.group(0).split()[0]} … {tail[0]}"
             if not who or (who <= _PRONOUN_TARGETS
                            and not m.group(0).startswith(_TRANSFER_VERBS)):
                 continue  # "the doctors wanna talk to her": only "put me through to her" asks

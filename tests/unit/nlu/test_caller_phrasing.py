@@ -235,3 +235,54 @@ def test_talking_to_a_machine_then_asking_for_the_desk_is_a_human_request(nlu_fo
 def test_an_emergency_contact_is_no_emergency() -> None:
     assert emergency_hit("i'm her emergency contact so it's fine", ["emergency"]) is None
     assert emergency_hit("this is an emergency", ["emergency"]) == "emergency"
+
+
+@pytest.mark.parametrize(
+    ("workflow", "text"),
+    [
+        ("reception", "can you put me through to miss linda at the front desk"),
+        ("appointments", "pardon me, would it be alright if i spoke to a real lady"),
+        ("leads", "can i talk to one of your salesmen please, a real one"),
+        ("leads", "put me through to steve kowalczyk please, he gave me his card"),
+        ("support", "can i get jason on the line, he's the one fixed our server last time"),
+        ("appointments", "get me Barbara, she always does my appointments"),
+    ],
+)
+def test_people_asked_for_in_every_way(workflow: str, text: str, nlu_for) -> None:
+    u = nlu_for(workflow).understand(text, TODAY)
+    assert Signal.human in u.signals and u.intent == "speak_to_human", u.explanation
+
+
+@pytest.mark.parametrize(
+    "text", ["put me through to billling please", "put me through to whoever does the bookings"]
+)
+def test_put_through_to_a_department_even_misheard_is_routing(text: str, nlu_for) -> None:
+    u = nlu_for("reception").understand(text, TODAY)
+    assert u.intent == "route_to_department" and Signal.human not in u.signals
+
+
+def test_a_dropped_g_still_names_the_emergency() -> None:
+    phrases = ["face is drooping", "about ending it", "chest pain"]
+    assert emergency_hit("his face is droopin on one side", phrases) == "face is drooping"
+    assert emergency_hit("i been thinkin about endin it", phrases) == "about ending it"
+    assert emergency_hit("again and again", phrases) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [("are you guys open on christmas eve", "2026-12-24"),
+     ("before christmas if you can", None),
+     ("could I do the twenty eighth, I'm off work that day", "2026-12-28"),
+     ("could your sales guy call me back on the twenty eighth, mornings are best",
+      "2026-12-28")],
+)
+def test_holidays_and_ordinal_days(text: str, want: str | None) -> None:
+    got = extract_date(text, date(2026, 12, 12))
+    assert (got.isoformat() if got else None) == want
+
+
+def test_self_identification_is_not_a_person_request(nlu_for) -> None:
+    u = nlu_for("support").understand(
+        "hi sorry I'm just the receptionist, the printer's blinking and making a grinding noise",
+        TODAY)
+    assert Signal.human not in u.signals and u.intent == "report_problem"
