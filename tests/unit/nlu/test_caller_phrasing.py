@@ -226,31 +226,9 @@ def test_a_role_named_is_not_a_request_for_that_person(workflow: str, text: str,
     assert Signal.human not in nlu_for(workflow).understand(text, TODAY).signals
 
 
-def test_talking_to_a_machine_then_asking_for_the_desk_is_a_human_request(nlu_for) -> None:
-    u = nlu_for("reception").understand(
-        "i don't wanna talk to a damn machine, put me through to the front desk", TODAY)
-    assert Signal.human in u.signals
-
-
 def test_an_emergency_contact_is_no_emergency() -> None:
     assert emergency_hit("i'm her emergency contact so it's fine", ["emergency"]) is None
     assert emergency_hit("this is an emergency", ["emergency"]) == "emergency"
-
-
-@pytest.mark.parametrize(
-    ("workflow", "text"),
-    [
-        ("reception", "can you put me through to miss linda at the front desk"),
-        ("appointments", "pardon me, would it be alright if i spoke to a real lady"),
-        ("leads", "can i talk to one of your salesmen please, a real one"),
-        ("leads", "put me through to steve kowalczyk please, he gave me his card"),
-        ("support", "can i get jason on the line, he's the one fixed our server last time"),
-        ("appointments", "get me Barbara, she always does my appointments"),
-    ],
-)
-def test_people_asked_for_in_every_way(workflow: str, text: str, nlu_for) -> None:
-    u = nlu_for(workflow).understand(text, TODAY)
-    assert Signal.human in u.signals and u.intent == "speak_to_human", u.explanation
 
 
 @pytest.mark.parametrize(

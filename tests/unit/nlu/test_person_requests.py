@@ -17,6 +17,13 @@ from .conftest import TODAY
         ("appointments", "is there someone on the front desk I could speak with"),
         ("reception", "is there anybody there we can talk to"),
         ("support", "connect me with your manager"),
+        ("reception", "can you put me through to miss linda at the front desk"),
+        ("appointments", "pardon me, would it be alright if i spoke to a real lady"),
+        ("leads", "can i talk to one of your salesmen please, a real one"),
+        ("leads", "put me through to steve kowalczyk please, he gave me his card"),
+        ("support", "can i get jason on the line, he's the one fixed our server last time"),
+        ("appointments", "get me Barbara, she always does my appointments"),
+        ("reception", "i don't wanna talk to a damn machine, put me through to the front desk"),
     ],
 )
 def test_asking_for_a_person_is_a_human_request(workflow: str, text: str, nlu_for) -> None:
