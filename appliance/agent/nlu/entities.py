@@ -392,6 +392,9 @@ def _vocab_terms(spec: EntitySpec) -> list[tuple[str, str]]:
     return out
 
 
+_POSSESSIVE = re.compile(r"'s(?= )")
+
+
 def extract_vocab(text: str, spec: EntitySpec) -> str | None:
     """Canonical vocab value: exact phrase match, longest term first, then a fuzzy token match
     (difflib ratio ≥ 0.84, words of 4+ letters) to survive ASR misspellings.
@@ -401,6 +404,7 @@ def extract_vocab(text: str, spec: EntitySpec) -> str | None:
     """
     t = f" {normalize(text)} "
     t = t.replace(" phone number ", " number ").replace(" cell number ", " number ")
+    t = f"{t}|{_POSSESSIVE.sub('', t)} "  # "the wifi's down": the word without its 's too
     for term, canon in _vocab_terms(spec):
         if term and f" {term} " in t:
             return canon
