@@ -82,7 +82,12 @@ _WANT_PERSON = re.compile(
     r"(?:works|is) (?:there|here|(?:in|at) (?:the|that|your) office)\b"
 )
 # "can I get Jason on the line": a colleague by name, cased or not
-_ON_THE_LINE = re.compile(r"\b(?:get|put) (\w+)(?: \w+)? on the (?:line|phone)\b")
+_ON_THE_LINE = re.compile(
+    r"\b(?:get|put) (?:a |an |the |your |one of your )?(?:real |live |actual )?(\w+)(?: \w+)? "
+    r"on the (?:line|phone)\b"
+)
+# "I'm a nurse calling from Maine Med": the caller's own role names no department
+_SELF_ROLE = re.compile(r"\b(?:i'm|i am) (?:a|an|the|just a|just the) \w+(?: \w+)?\b")
 _OWN_PERSON = re.compile(r"\b(?:before|after|when|until|once|then|so) (?:i|we) $")
 # "Can you transfer me to Mark?": a colleague by name (Whisper capitalises names)
 _TO_NAMED = re.compile(
@@ -292,7 +297,8 @@ class Understander:
         if canon is None:
             return False
         spec = self.workflow.entities[slot]
-        return phrase_hit(text, [canon.replace("_", " "), *spec.values.get(canon, [])]) is not None
+        said = _SELF_ROLE.sub(" ", re.sub(r"'s\b", "", normalize(text)))  # "the swelling's back"
+        return phrase_hit(said, [canon.replace("_", " "), *spec.values.get(canon, [])]) is not None
 
     def _other_cue(self, pred: Prediction) -> bool:
         """Whether the classifier's non-routing guess rests on a keyword of its own ("leave a
