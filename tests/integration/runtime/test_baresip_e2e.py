@@ -3,6 +3,7 @@ greeting -> caller turn (espeak-ng WAV) -> reply, heard on baresip's side and st
 
 from __future__ import annotations
 
+import re
 import subprocess
 import time
 from pathlib import Path
@@ -49,7 +50,10 @@ def test_baresip_greeting_turn_reply(server, stt, open_store, tmp_path: Path) ->
     (dump,) = tmp_path.glob("dump-*-dec.wav")  # what baresip heard
     heard = stt.transcribe(read_wav(dump)).text.lower()
     assert "riverside" in heard, heard  # the greeting
-    assert "name" in heard, heard  # the reply to "leave a message": who is calling?
+    # the reply to "leave a message", "Can I have your full name, please?", reached the caller
+    # (tiny.en may mishear one word of it on narrowband: "your full main")
+    reply_words = {"can", "have", "your", "full", "name", "please"}
+    assert len(reply_words & set(re.findall(r"[a-z]+", heard))) >= 4, heard
 
     time.sleep(1.0)
     store = open_store()
@@ -59,3 +63,4 @@ def test_baresip_greeting_turn_reply(server, stt, open_store, tmp_path: Path) ->
     speakers = [t["speaker"] for t in turns]
     assert speakers[:3] == ["agent", "caller", "agent"], speakers
     assert "message" in turns[1]["text"].lower()
+    assert "name" in turns[2]["text"].lower(), turns[2]  # who is calling?

@@ -208,9 +208,22 @@ def scenario(tmp: Path, name: str, **subst: object) -> Path:
     return out
 
 
+def stop_and_read(proc: subprocess.Popen, timeout: float = 30.0) -> str:
+    """SIGTERM a server (kamailio) and return its output; on a loaded box its shutdown can
+    take longer than a few seconds, and one that does not stop is killed."""
+    proc.terminate()
+    try:
+        out = proc.communicate(timeout=timeout)[0]
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out = proc.communicate(timeout=timeout)[0]
+    return out.decode(errors="replace") if isinstance(out, bytes) else (out or "")
+
+
 class Kit:
     """Helpers for test modules (``--import-mode=importlib`` keeps conftest un-importable)."""
 
+    stop_and_read = staticmethod(stop_and_read)
     free_port = staticmethod(free_port)
     tone = staticmethod(tone)
     scenario = staticmethod(scenario)

@@ -212,8 +212,7 @@ def test_attended_transfer_through_kamailio(agent, procs, peer, kit, tmp_path) -
           f"{connected['t'] - go.decided_at:.3f} s")
     stack.stop()
     target.close()
-    kam.terminate()
-    log = kam.communicate(timeout=5)[0]
+    log = kit.stop_and_read(kam)
     # the consultation and the caller's INVITE with Replaces both went via the PBX
     assert log.count("KAM invite frontdesk") == 2, log[-3000:]
     assert log.count("KAM invite agent") == 1

@@ -45,8 +45,7 @@ def test_register_and_call_through_kamailio(agent, procs, kit, tmp_path) -> None
     assert h.loud_frames(ended.call_id) > 200
     assert h.of(MediaReady)[0].codec == "PCMA/8000"
     stack.stop()  # un-REGISTERs
-    kam.terminate()
-    log = kam.communicate(timeout=5)[0]
+    log = kit.stop_and_read(kam)
     assert "KAM register challenge agent" in log  # 401 first ...
     assert "KAM register ok agent au=agent-auth" in log  # ... then 200 with digest creds
     assert "KAM invite agent" in log
