@@ -70,14 +70,18 @@ def test_injection_never_yields_entities(nlu_for) -> None:
     assert u.entities == {}
 
 
-# Independent labellers disagree on these two: blind14's writer did not call them angry, while
-# other sets label the same complaint ("third time this week", "nobody called me back") anger.
-DISPUTED_ANGER = frozenset([
+# Independent labellers disagree on these: blind14's writer did not call the first two angry,
+# while other sets label the same complaint ("third time this week", "nobody called me back")
+# anger; blind21's did not call a prospect wanting "to talk to somebody about" a service a
+# request for a person, which in leads is what a salesperson is for.
+DISPUTED = {
     "this is Raj Patel, I got the blue screen again, third time this week, my number is six one "
-    "seven, five five five, zero one one six",
+    "seven, five five five, zero one one six": "anger",
     "hi I called yesterday and nobody called me back, leave another message, this is Linda "
-    "Carter, same number seven oh two five five five oh one nine three",
-])
+    "Carter, same number seven oh two five five five oh one nine three": "anger",
+    "we got hit with ransomware last month and we want to talk to somebody about proper backups "
+    "and security so it never happens again": "human",
+}
 
 
 @pytest.mark.parametrize("workflow", WORKFLOWS)
@@ -93,7 +97,7 @@ def test_signals_do_not_fire_where_no_label_says_so(workflow: str, nlu_for) -> N
             labelled = {*(item.get("signals") or ()), item.get("escalate")}
             fired = nlu.understand(item["text"], TODAY).signals
             for s in (Signal.anger, Signal.injection, Signal.human, Signal.emergency):
-                disputed = s is Signal.anger and item["text"] in DISPUTED_ANGER
+                disputed = DISPUTED.get(item["text"]) == s.value
                 if s in fired and s.value not in labelled and not disputed:
                     wrong.append(f"{s.value}: {path.parent.name}: {item['text']!r}")
     assert wrong == []
