@@ -16,7 +16,9 @@ the injected clock); nothing reads the system clock. Conventions, stated once:
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import date, timedelta
+from typing import TypeVar
 
 from appliance.agent.nlu.text import UNITS, clean, small_number
 
@@ -217,19 +219,26 @@ _HOLIDAYS = {
 }
 
 
+_T = TypeVar("_T")
+
+
+def _moved_to(text: str, first: _T | None, parse: Callable[[str], _T | None]) -> _T | None:
+    """With a cue that a booking is moved, what ``parse`` finds after the last "to/for/maybe/
+    do…" that is followed by one; else ``first`` (what the whole utterance gave)."""
+    toks = _tokens(text)
+    if first is None or not _MOVE_CUE.search(" ".join(toks)):
+        return first
+    for k in range(len(toks) - 2, -1, -1):
+        if toks[k] in _NEW_DATE_MARKERS and (new := parse(" ".join(toks[k + 1 :]))) is not None:
+            return new
+    return first
+
+
 def extract_date(text: str, today: date, region: str = "US") -> date | None:
     """The (future-leaning) calendar date the caller means, or None; with a cue that a booking
     is being moved, the date after the last "to/for/maybe/do…" that is followed by one."""
     first = _extract_date(text, today, region)
-    toks = _tokens(text)
-    if first is None or not _MOVE_CUE.search(" ".join(toks)):
-        return first
-    for k in range(len(toks) - 2, -1, -1):  # the last "to/for/maybe/do ..." naming a date
-        if toks[k] in _NEW_DATE_MARKERS and (
-            new := _extract_date(" ".join(toks[k + 1 :]), today, region)
-        ) is not None:
-            return new
-    return first
+    return _moved_to(text, first, lambda rest: _extract_date(rest, today, region))
 
 
 def _extract_date(text: str, today: date, region: str = "US") -> date | None:
@@ -514,15 +523,7 @@ def extract_time(text: str, expect: bool = False) -> str | None:
     are not read as times. With a cue that a booking is moved, the time after the last
     "to/for/maybe…" that is followed by one ("tomorrow at two … push it to Thursday at three")."""
     first = _extract_time(text, expect)
-    toks = _tokens(text)
-    if first is None or not _MOVE_CUE.search(" ".join(toks)):
-        return first
-    for k in range(len(toks) - 2, -1, -1):
-        if toks[k] in _NEW_DATE_MARKERS and (
-            new := _extract_time(" ".join(toks[k + 1 :]), False)
-        ) is not None:
-            return new
-    return first
+    return _moved_to(text, first, lambda rest: _extract_time(rest, False))
 
 
 # words after which "eight thirty" is a time of day, not digits of a number

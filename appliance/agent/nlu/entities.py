@@ -392,7 +392,7 @@ def _vocab_terms(spec: EntitySpec) -> list[tuple[str, str]]:
     return out
 
 
-_POSSESSIVE = re.compile(r"'s(?= )")
+POSSESSIVE = re.compile(r"'s(?= )")
 
 
 def extract_vocab(text: str, spec: EntitySpec) -> str | None:
@@ -404,7 +404,7 @@ def extract_vocab(text: str, spec: EntitySpec) -> str | None:
     """
     t = f" {normalize(text)} "
     t = t.replace(" phone number ", " number ").replace(" cell number ", " number ")
-    t = f"{t}|{_POSSESSIVE.sub('', t)} "  # "the wifi's down": the word without its 's too
+    t = f"{t}|{POSSESSIVE.sub('', t)} "  # "the wifi's down": the word without its 's too
     for term, canon in _vocab_terms(spec):
         if term and f" {term} " in t:
             return canon

@@ -19,7 +19,7 @@ import numpy as np
 from appliance.agent.nlu.classifier import IntentClassifier, Prediction
 from appliance.agent.nlu.dates import MONTHS, WEEKDAYS
 from appliance.agent.nlu.embedder import TextEncoder
-from appliance.agent.nlu.entities import extract_entities, extract_vocab
+from appliance.agent.nlu.entities import POSSESSIVE, extract_entities, extract_vocab
 from appliance.agent.nlu.nearmiss import near_miss_emergency
 from appliance.agent.nlu.signals import (
     Signal,
@@ -267,11 +267,11 @@ class Understander:
         w = normalize(word)
         return any(f" {w} " in f" {m.group(0)} " for m in _ON_BEHALF.finditer(norm))
 
-    def _predict(self, text: str, vec: np.ndarray | None) -> Prediction:
+    def _predict(self, text: str, vec: np.ndarray | None, tail: str | None) -> Prediction:
         """The classifier's guess. After a self-correction ("I wanted to cancel, well no, can I
-        move it") the words after it decide, when they are at least as clear as the whole."""
+        move it") the words after it, ``tail``, decide when at least as clear as the whole."""
         whole = self._predict_request(text, vec)
-        if (tail := after_correction(normalize(text))) == normalize(text):
+        if tail is None:
             return whole
         tail_vec = self.encoder.encode([tail])[0] if self.encoder is not None else None
         second = self._predict_request(tail, tail_vec)
@@ -297,7 +297,7 @@ class Understander:
         if canon is None:
             return False
         spec = self.workflow.entities[slot]
-        said = _SELF_ROLE.sub(" ", re.sub(r"'s\b", "", normalize(text)))  # "the swelling's back"
+        said = _SELF_ROLE.sub(" ", POSSESSIVE.sub("", normalize(text)))  # "the swelling's back"
         return phrase_hit(said, [canon.replace("_", " "), *spec.values.get(canon, [])]) is not None
 
     def _other_cue(self, pred: Prediction) -> bool:
@@ -321,7 +321,11 @@ class Understander:
                 explanation=("known STT hallucination/noise: ignored",),
             )
         ext = extract_entities(text, wf.entities, today, self.region, expect)
-        if (tail := after_correction(normalize(text))) != normalize(text):
+        norm = normalize(text)
+        tail: str | None = after_correction(norm)
+        if tail == norm:
+            tail = None
+        if tail is not None:
             for slot in self._transfer_vocab:  # "an appointment, actually no, a refill"
                 if (v := extract_vocab(tail, wf.entities[slot])) is not None:
                     ext.values[slot] = v
@@ -342,7 +346,6 @@ class Understander:
             signals.add(Signal.injection)
             why.append("prompt-injection pattern: refused (even beside a human request)")
             forced = self._kind.get("refuse")
-        norm = normalize(text)
         if forced is None and (pitch := _SALES_PITCH.search(norm)):
             why.append(f"sales pitch '{pitch.group(0)}': out of scope")
             forced = self._kind.get("refuse")
@@ -360,7 +363,7 @@ class Understander:
             if asked is None and ticket:
                 why.append(f"human word '{hit}' beside a ticket reference: a status question")
             elif esc.fallback_intent and (
-                phrase_hit(text, CALLBACK_PHRASES) or _CALLBACK_BY.search(normalize(text))
+                phrase_hit(text, CALLBACK_PHRASES) or _CALLBACK_BY.search(norm)
             ):
                 why.append(f"human word '{hit}' in a callback request: not a transfer")
             elif dept is None:
@@ -386,7 +389,7 @@ class Understander:
         if hit := phrase_hit(text, wf.anger_words()):
             signals.add(Signal.anger)
             why.append(f"anger/complaint '{hit}'")
-        pred = self._predict(text, vec)
+        pred = self._predict(text, vec, tail)
         em_kind = self._kind.get("emergency")
         if (
             forced is None
