@@ -15,8 +15,8 @@ from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from appliance.agent.nlu import Understanding
-from appliance.agent.nlu.dates import spoken_time
 from appliance.agent.nlu.signals import phrase_hit
+from appliance.agent.nlu.times import spoken_time
 from appliance.agent.tools import ToolResult
 from appliance.agent.types import AgentReply
 

@@ -29,9 +29,10 @@ from appliance.agent.escalation import State
 from appliance.agent.fallback import IntentFallback
 from appliance.agent.nlu import Signal, Understander, Understanding, understander_for
 from appliance.agent.nlu.choice import pick_offered
-from appliance.agent.nlu.dates import spoken_date, spoken_time
+from appliance.agent.nlu.dates import spoken_date
 from appliance.agent.nlu.entities import redact
 from appliance.agent.nlu.signals import phrase_hit
+from appliance.agent.nlu.times import spoken_time
 from appliance.agent.phrasing import Phraser
 from appliance.agent.replies import ReplyWriter, last_question, speak
 from appliance.agent.request_slots import with_request_slots

@@ -13,7 +13,8 @@ from collections.abc import Mapping, Sequence
 from datetime import date
 
 from appliance.agent.config import WorkflowConfig
-from appliance.agent.nlu.dates import spoken_date, spoken_time
+from appliance.agent.nlu.dates import spoken_date
+from appliance.agent.nlu.times import spoken_time
 from appliance.agent.phrasing import Phraser, apply
 from appliance.agent.workflow import WorkflowSpec
 

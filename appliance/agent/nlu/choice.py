@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from appliance.agent.nlu.dates import extract_time
 from appliance.agent.nlu.text import ORDINALS, normalize
+from appliance.agent.nlu.times import extract_time
 
 _FIRST = frozenset({"any", "anything", "whichever", "earliest", "first", "soonest"})
 

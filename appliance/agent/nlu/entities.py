@@ -16,16 +16,11 @@ from datetime import date
 
 import phonenumbers
 
-from appliance.agent.nlu.dates import (
-    MONTHS,
-    WEEKDAYS,
-    extract_date,
-    extract_date_of_birth,
-    extract_time,
-    part_of_day,
-    without_birth_date,
-)
+from appliance.agent.nlu.birth_dates import extract_date_of_birth, without_birth_date
+from appliance.agent.nlu.calendar_words import MONTHS, WEEKDAYS
+from appliance.agent.nlu.dates import extract_date
 from appliance.agent.nlu.text import UNITS, clean, digit_runs, fuzzy_equal, normalize, sound_key
+from appliance.agent.nlu.times import extract_time, part_of_day
 from appliance.agent.workflow import EntitySpec, EntityType
 
 _NAME_TRIGGERS = re.compile(

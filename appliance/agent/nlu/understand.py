@@ -16,8 +16,8 @@ from datetime import date
 
 import numpy as np
 
+from appliance.agent.nlu.calendar_words import MONTHS, WEEKDAYS
 from appliance.agent.nlu.classifier import IntentClassifier, Prediction
-from appliance.agent.nlu.dates import MONTHS, WEEKDAYS
 from appliance.agent.nlu.embedder import TextEncoder
 from appliance.agent.nlu.entities import POSSESSIVE, extract_entities, extract_vocab
 from appliance.agent.nlu.nearmiss import near_miss_emergency

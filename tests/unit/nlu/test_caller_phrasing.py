@@ -8,9 +8,11 @@ from datetime import date
 import pytest
 
 from appliance.agent.nlu import Signal
-from appliance.agent.nlu.dates import extract_date, extract_time, without_birth_date
+from appliance.agent.nlu.birth_dates import without_birth_date
+from appliance.agent.nlu.dates import extract_date
 from appliance.agent.nlu.entities import extract_name
 from appliance.agent.nlu.signals import asks_medical_advice, emergency_hit, is_injection
+from appliance.agent.nlu.times import extract_time
 
 from .conftest import TODAY
 
@@ -182,7 +184,7 @@ def test_fair_requests_are_not_injections(text: str) -> None:
     ],
 )
 def test_birth_dates_spoken_as_numbers(text: str, want: str) -> None:
-    from appliance.agent.nlu.dates import extract_date_of_birth
+    from appliance.agent.nlu.birth_dates import extract_date_of_birth
 
     got = extract_date_of_birth(text, date(2026, 8, 3))
     assert got is not None and got.isoformat() == want

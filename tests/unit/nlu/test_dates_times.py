@@ -6,13 +6,9 @@ from datetime import date
 
 import pytest
 
-from appliance.agent.nlu.dates import (
-    extract_date,
-    extract_date_of_birth,
-    extract_time,
-    spoken_date,
-    spoken_time,
-)
+from appliance.agent.nlu.birth_dates import extract_date_of_birth
+from appliance.agent.nlu.dates import extract_date, spoken_date
+from appliance.agent.nlu.times import extract_time, spoken_time
 
 from .conftest import TODAY
 

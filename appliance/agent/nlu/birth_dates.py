@@ -1,0 +1,91 @@
+"""Dates of birth: read from a caller's words, or cut out so the appointment date is found
+in the rest. A birth date is in the past, has a year and an age of 0-120."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+from appliance.agent.nlu.calendar_words import safe_date, tokenize
+from appliance.agent.nlu.dates import month_day, numeric
+from appliance.agent.nlu.text import clean, small_number
+
+_BIRTH_CUE = re.compile(r"\b(born|date of birth|dob|d o b|birthday|birth date|birthdate)\b")
+_YEAR_AHEAD = re.compile(
+    r"^(?:[^ ]+ ){0,6}?(?:(?:19|20)\d\d|nineteen [a-z]+(?: (?:one|two|three|four|five|six|"
+    r"seven|eight|nine))?|twenty (?:oh|o|zero|ten|eleven|twelve|thirteen|fourteen|fifteen|"
+    r"sixteen|seventeen|eighteen|nineteen|twenty)(?: (?:one|two|three|four|five|six|seven|"
+    r"eight|nine))?|two thousand(?: and)?(?: [a-z]+)?|\d{1,2}/\d{1,2}/\d{2,4})\b"
+)
+
+
+def without_birth_date(text: str) -> str:
+    """``text`` with a stated birth date cut out ("born April 9th 1941", "date of birth
+    february second twenty twenty"), so the appointment date is looked for in the rest."""
+    t = clean(text)
+    m = _BIRTH_CUE.search(t)
+    if m is None:
+        return text
+    rest = t[m.end() :].lstrip()
+    y = _YEAR_AHEAD.match(rest)
+    if y is None:
+        spoken = _spoken_numeric_birth(text, date(2000, 1, 1))  # its century is not needed
+        return spoken[1] if spoken is not None else text
+    return f"{t[: m.start()]} {rest[y.end() :]}".strip()
+
+
+def _spoken_year(toks: list[str], i: int, today: date) -> tuple[int, int] | None:
+    """(year, tokens) for "nineteen forty one", "two thousand three", "eighty nine", "oh one"
+    at ``toks[i]``."""
+    tok = toks[i] if i < len(toks) else ""
+    if tok in ("nineteen", "twenty") and (n := small_number(toks, i + 1)) is not None:
+        return (1900 if tok == "nineteen" else 2000) + n[0], 1 + n[1]
+    if tok == "two" and toks[i + 1 : i + 2] == ["thousand"]:
+        j = i + 2 + (toks[i + 2 : i + 3] == ["and"])
+        n = small_number(toks, j)
+        return (2000 + n[0], j - i + n[1]) if n is not None else (2000, j - i)
+    if tok in ("oh", "o") and (n := small_number(toks, i + 1)) is not None and n[0] < 10:
+        return 2000 + n[0], 2
+    n = small_number(toks, i)
+    if n is None or n[0] < 10:
+        return None
+    return (2000 + n[0] if n[0] <= today.year % 100 else 1900 + n[0]), n[1]
+
+
+def _spoken_numeric_birth(text: str, today: date) -> tuple[tuple[int, int, int], str] | None:
+    """ "born nine twelve nineteen forty one", "date of birth four eleven eighty nine": (month,
+    day, year) spoken as numbers right after a birth cue (US order), and the text without it."""
+    t = clean(text)
+    m = _BIRTH_CUE.search(t)
+    if m is None:
+        return None
+    toks = t[m.end() :].split()
+    k = 0
+    while k < len(toks) and toks[k] in ("is", "was", "on", "the", "its", "it's"):
+        k += 1
+    mo = small_number(toks, k)
+    if mo is None or not 1 <= mo[0] <= 12 or mo[1] != 1:
+        return None
+    dd = small_number(toks, k + 1)
+    if dd is None or not 1 <= dd[0] <= 31:
+        return None
+    year = _spoken_year(toks, k + 1 + dd[1], today)
+    if year is None:
+        return None
+    rest = " ".join(toks[k + 1 + dd[1] + year[1] :])
+    return (mo[0], dd[0], year[0]), f"{t[: m.start()]} {rest}".strip()
+
+
+def extract_date_of_birth(text: str, today: date, region: str = "US") -> date | None:
+    """A past date with a year (age 0-120), e.g. "March 3rd 1985", "3/3/85", "born nine
+    twelve nineteen forty one"."""
+    toks = tokenize(text)
+    spoken = _spoken_numeric_birth(text, today)
+    found = numeric(toks, region) or month_day(toks) or (spoken[0] if spoken else None)
+    if found is None or found[2] is None:
+        return None
+    month, day, year = found
+    d = safe_date(year, month, day)
+    if d is None or d >= today or today.year - d.year > 120:
+        return None
+    return d
