@@ -65,7 +65,9 @@ class EntitySpec(_Strict):
 
     ``values`` (vocab only): canonical value -> synonyms. ``targets`` (vocab only): canonical
     value -> transfer target (SIP URI). ``patterns``: regexes with one group, tried on the
-    caller's words (text/reference). ``prefix`` (reference): normal form is prefix + digits.
+    caller's words (text/reference). ``punctuated_patterns`` (text): tried next, on the
+    caller's text with its case and punctuation kept, so a comma can end a name ("a nail salon,
+    Lotus Nails, and ..."). ``prefix`` (reference): normal form is prefix + digits.
     ``strict`` (phone): require a valid number, not only a possible one.
     """
 
@@ -74,6 +76,7 @@ class EntitySpec(_Strict):
     values: dict[str, list[str]] = Field(default_factory=dict)
     targets: dict[str, str] = Field(default_factory=dict)
     patterns: list[str] = Field(default_factory=list)
+    punctuated_patterns: list[str] = Field(default_factory=list)
     prefix: str = ""
     min_digits: int = Field(3, ge=1, le=20)
     max_digits: int = Field(10, ge=1, le=20)
@@ -97,7 +100,9 @@ class EntitySpec(_Strict):
         unknown = set(self.targets) - set(self.values)
         if unknown:
             raise ValueError(f"targets for unknown values: {sorted(unknown)}")
-        for p in self.patterns:
+        if self.punctuated_patterns and self.type is not EntityType.text:
+            raise ValueError("'punctuated_patterns' are only for text entities")
+        for p in [*self.patterns, *self.punctuated_patterns]:
             try:
                 rx = re.compile(p)
             except re.error as e:

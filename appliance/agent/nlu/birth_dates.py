@@ -6,8 +6,8 @@ from __future__ import annotations
 import re
 from datetime import date
 
-from appliance.agent.nlu.calendar_words import safe_date, tokenize
-from appliance.agent.nlu.dates import month_day, numeric
+from appliance.agent.nlu.calendar_words import MONTHS, safe_date, tokenize
+from appliance.agent.nlu.dates import month_day, numeric, year_at
 from appliance.agent.nlu.text import clean, small_number
 
 _BIRTH_CUE = re.compile(r"\b(born|date of birth|dob|d o b|birthday|birth date|birthdate)\b")
@@ -31,7 +31,13 @@ def without_birth_date(text: str) -> str:
     if y is None:
         spoken = _spoken_numeric_birth(text, date(2000, 1, 1))  # its century is not needed
         return spoken[1] if spoken is not None else text
-    return f"{t[: m.start()]} {rest[y.end() :]}".strip()
+    after = rest[y.end() :].split()
+    if after and after[0] in MONTHS and y.group(0).split()[0] not in MONTHS:
+        # year first: "born nineteen ninety May five"
+        k = 1 + (after[1:2] == ["the"])
+        day = small_number(after, k)
+        after = after[k + day[1] :] if day is not None else after
+    return f"{t[: m.start()]} {' '.join(after)}".strip()
 
 
 def _spoken_year(toks: list[str], i: int, today: date) -> tuple[int, int] | None:
@@ -78,14 +84,33 @@ def _spoken_numeric_birth(text: str, today: date) -> tuple[tuple[int, int, int],
 
 def extract_date_of_birth(text: str, today: date, region: str = "US") -> date | None:
     """A past date with a year (age 0-120), e.g. "March 3rd 1985", "3/3/85", "born nine
-    twelve nineteen forty one"."""
-    toks = tokenize(text)
+    twelve nineteen forty one", "born nineteen ninety May five". After a birth cue the words
+    that follow it are read first, so an appointment date said earlier is not taken."""
     spoken = _spoken_numeric_birth(text, today)
-    found = numeric(toks, region) or month_day(toks) or (spoken[0] if spoken else None)
-    if found is None or found[2] is None:
+    m = _BIRTH_CUE.search(clean(text))
+    candidates = []
+    if m is not None:
+        after = tokenize(clean(text)[m.end() :])
+        candidates += [numeric(after, region), month_day(after), _year_first(after)]
+    toks = tokenize(text)
+    candidates += [spoken[0] if spoken else None, numeric(toks, region), month_day(toks)]
+    for found in candidates:
+        if found is None or found[2] is None:
+            continue
+        month, day, year = found
+        d = safe_date(year, month, day)
+        if d is not None and d < today and today.year - d.year <= 120:
+            return d
+    return None
+
+
+def _year_first(toks: list[str]) -> tuple[int, int, int] | None:
+    """ "nineteen seventy eight, June twelve": the year, then the month and day."""
+    k = 0
+    while k < len(toks) and toks[k] in ("is", "was", "in", "on", "the", "its", "it's"):
+        k += 1
+    year = year_at(toks, k)
+    if year is None:
         return None
-    month, day, year = found
-    d = safe_date(year, month, day)
-    if d is None or d >= today or today.year - d.year > 120:
-        return None
-    return d
+    md = month_day(toks[k + year[1] :])
+    return (md[0], md[1], year[0]) if md is not None else None

@@ -32,7 +32,7 @@ from appliance.agent.nlu.text import UNITS, small_number
 _NUM_WORDS = {"days": 1, "day": 1, "weeks": 7, "week": 7}
 
 
-def _year(tokens: list[str], i: int) -> tuple[int, int] | None:
+def year_at(tokens: list[str], i: int) -> tuple[int, int] | None:
     """A year at tokens[i]: 1985, "nineteen eighty five", "two thousand (and) three"."""
     if i >= len(tokens):
         return None
@@ -65,13 +65,13 @@ def month_day(tokens: list[str]) -> tuple[int, int, int | None] | None:
             continue
         month = MONTHS[tok]
         after = small_number(tokens, i + 1 + (tokens[i + 1 : i + 2] == ["the"]))
-        if _year(tokens, i + 1) is not None:
+        if year_at(tokens, i + 1) is not None:
             after = None  # "july two thousand three": the number is the year
         if after is not None and 1 <= after[0] <= 31:
             j = i + 1 + (tokens[i + 1 : i + 2] == ["the"]) + after[1]
             if j < len(tokens) and tokens[j] == "of":
                 j += 1
-            yr = _year(tokens, j)
+            yr = year_at(tokens, j)
             return month, after[0], yr[0] if yr else None
         k = i - 1
         if k >= 0 and tokens[k] == "of":
@@ -82,7 +82,7 @@ def month_day(tokens: list[str]) -> tuple[int, int, int | None] | None:
                 continue
             before = small_number(tokens, s)
             if before is not None and before[1] == width and 1 <= before[0] <= 31:
-                yr = _year(tokens, i + 1)
+                yr = year_at(tokens, i + 1)
                 return month, before[0], yr[0] if yr else None
     return None
 
@@ -199,7 +199,8 @@ def _extract_date(text: str, today: date, region: str = "US") -> date | None:
 # "on/for/by... the Nth", "the Nth of [this|next month]", "Nth at <time>", or the whole answer.
 _DOM_PREPS = frozenset({"on", "for", "by", "until", "till", "before", "after", "from", "to",
                         "do", "is",
-                        "cancel", "move", "confirm", "keep", "book"})
+                        "cancel", "move", "confirm", "keep", "book", "cancelling", "canceling",
+                        "moving", "confirming", "keeping", "booking", "rescheduling"})
 _DOM_OWNERS = frozenset({"my", "your", "our", "his", "her", "their", "its", "a", "this", "that"})
 # Words that may follow a day ordinal: function words, not a noun it would modify ("floor").
 _DOM_NEXT = frozenset(

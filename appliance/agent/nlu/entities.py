@@ -26,9 +26,12 @@ from appliance.agent.workflow import EntitySpec, EntityType
 _NAME_TRIGGERS = re.compile(
     r"\b(my name is|my name's|name is|name's|it's me again|its me again|it's me|"
     r"this is|it's|its|i'm|i am|it is|"
-    r"booked under|under the name|under|my name|name was)\s+"
+    r"booked under|under the name|under|my name|name was|myself|"
+    r"(?<!last )(?<!first )(?<!sur)name|she's|he's|she is|he is)\s+"
 )
 _WEAK_TRIGGERS = frozenset({"this is", "it's", "its", "i'm", "i am", "it is", "under"})
+# "name Pham Thi Hoa", "myself Rajesh Gupta", "she's Alice Pruitt": a name only when cased
+_CASED_TRIGGERS = frozenset({"name", "myself", "she's", "he's", "she is", "he is"})
 _PRONOUNS = frozenset({"I", "I'm", "I'd", "I'll", "I've"})
 _NAME_STOP = frozenset(
     [
@@ -166,7 +169,7 @@ _NAME_STOP = frozenset(
             "correct",
             "okay",
         ],
-        *["alright", "no-one", "nobody"],
+        *["alright", "no-one", "nobody", "it"],
     ]
 )
 # Letters, hyphens, and an apostrophe only in the O'Brien position (not "won't", "it's").
@@ -223,6 +226,26 @@ def _plausible_after_weak_trigger(word: str, original: str) -> bool:
     )
 
 
+def _capitalised(word: str, original: str) -> bool:
+    """Whether ``word`` is written with a capital in ``original`` other than to open it."""
+    return any(
+        m.start() > 0 and m.group(1).lower() == word
+        for m in re.finditer(r"\b([A-Z][A-Za-z'-]*)", original)
+    )
+
+
+def _cut_at_comma(words: list[str], original: str) -> list[str]:
+    """ "I'm Jordan Blake, Nimbus Analytics": a name ends at a comma the caller's text has;
+    "it's Doris, Doris Whitaker": a name said again in full after it is taken whole."""
+    for k in range(1, len(words) + 1):
+        head = r"\s+".join(map(re.escape, words[:k]))
+        if m := re.search(rf"\b(?i:{head}), (?i:{head})((?: {_CAP}){{1,2}})\b", original):
+            return [*words[:k], *m.group(1).lower().split()]
+        if k < len(words) and re.search(rf"\b{head},", original, re.I):
+            return words[:k]
+    return words
+
+
 def extract_name(text: str, expect: bool = False) -> str | None:
     """A caller's name after "my name is", "this is", "I'm"...; spelled letters are joined.
 
@@ -241,6 +264,7 @@ def extract_name(text: str, expect: bool = False) -> str | None:
             words = toks[:3]
     if not words:
         return None
+    words = _cut_at_comma(words, text)
     # "smith s m i t h" -> spelled form repeats the word: keep one.
     dedup: list[str] = []
     for w in words:
@@ -253,11 +277,14 @@ def _name_after_trigger(t: str, text: str) -> list[str]:
     """Words after the first "my name is"/"this is"/"I'm"... that is followed by a name."""
     for m in _NAME_TRIGGERS.finditer(t):
         weak = m.group(1) in _WEAK_TRIGGERS
+        cased = m.group(1) in _CASED_TRIGGERS
         words: list[str] = []
         for w in t[m.end() :].split():
             if w in _NAME_STOP or w in _NOT_NAMES or not _NAME_WORD.fullmatch(w) or w in UNITS:
                 break
             if weak and not _plausible_after_weak_trigger(w, text):
+                break
+            if cased and not _capitalised(w, text):
                 break
             words.append(w)
             if len(words) == 3:
@@ -421,16 +448,21 @@ def extract_reference(text: str, spec: EntitySpec, expect: bool = False) -> str 
     t = clean(text)
     if not expect and not re.search(r"\b(ticket|case|reference|number|ref|account|status|t)\b", t):
         return None
-    t = re.sub(r"\bt(\d)", r"t \1", t)
-    for run in digit_runs(t):
-        if spec.min_digits <= len(run) <= spec.max_digits:
-            return f"{spec.prefix}{run}"
+    # "ticket 45567. four days.": a number never runs on across a sentence end
+    for sentence in re.split(r"[.!?](?:\s|$)", text):
+        s = re.sub(r"\bt(\d)", r"t \1", clean(sentence))
+        for run in digit_runs(s):
+            if spec.min_digits <= len(run) <= spec.max_digits:
+                return f"{spec.prefix}{run}"
     return None
+
+
+_QUOTES = str.maketrans({"\u2019": "'", "\u2018": "'", "`": "'"})
 
 
 def _clean_cased(text: str) -> str:
     """:func:`clean` keeping the caller's letter case, so patterns can require a capital."""
-    t = text.translate(str.maketrans({"\u2019": "'", "\u2018": "'", "`": "'"}))
+    t = text.translate(_QUOTES)
     t = re.sub(r"[^\w\s':/+\-]", " ", t)
     t = re.sub(r"(?<![\w])-|-(?![\w])", " ", t)
     return re.sub(r"\s+", " ", t).strip()
@@ -451,6 +483,11 @@ def extract_text(text: str, spec: EntitySpec, expect: bool = False) -> str | Non
         if m and m.group(1).strip():
             value = t[m.start(1) : m.end(1)]
             return " ".join(value.split()[: spec.max_words]).strip(" .,")
+    punctuated = re.sub(r"\s+", " ", text.translate(_QUOTES)).strip()
+    for p in spec.punctuated_patterns:
+        m = re.search(p, punctuated, re.IGNORECASE)
+        if m and (value := clean(m.group(1))):
+            return " ".join(value.split()[: spec.max_words])
     if expect:
         words = normalize(text).split()
         while words and words[0] in ("yes", "yeah", "sure", "it's", "its", "so", "well", "okay"):
@@ -508,4 +545,10 @@ def extract_entities(
                     v = _title(v.split())
         if v:
             values[name] = v
+    for name, spec in entities.items():  # "it's Prairie Vet Clinic": a business, not a person
+        if spec.type is EntityType.name and name in values and any(
+            s.type is EntityType.text and s.title_case and values.get(k, "").lower()
+            == values[name].lower() for k, s in entities.items()
+        ):
+            del values[name]
     return Extraction(values, invalid)

@@ -42,6 +42,13 @@ _HOMOPHONES = {"to": "two", "too": "two", "for": "four", "fore": "four", "won": 
 _MINUTE_WORDS = frozenset({"fifteen", "thirty", "forty", "fourty", "fifty", "15", "30", "45"})
 _DURATIONS = frozenset({"minutes", "minute", "mins", "min", "hours", "hour", "seconds", "days",
                         "weeks", "people", "percent", "of", "years", "dollars", "pounds"})
+# things a number counts: "about ten computers" is no time
+_COUNTED = frozenset({"computers", "laptops", "desktops", "pcs", "machines", "devices", "phones",
+                      "printers", "servers", "users", "staff", "employees", "people", "seats",
+                      "chairs", "locations", "offices", "sites", "stores", "doctors", "patients",
+                      "kids", "children", "months", "years", "weeks", "days", "times", "lines",
+                      "extensions", "accounts", "licenses", "licences", "workstations"})
+_DAY_WORDS = frozenset({*WEEKDAYS, "today", "tomorrow", "tonight"})
 _HOMOPHONE_LEAD = ANCHORS | {"for", "say", "like", "maybe", "or", "and", "then"}
 
 
@@ -83,7 +90,8 @@ _TIME_LEAD = frozenset({"like", "say", "maybe", "about", "tomorrow", "today", "t
 def _extract_time(text: str, expect: bool = False) -> str | None:
     toks = time_homophones(tokenize(text))
     joined = " ".join(toks)
-    if re.search(r"\b(noon|midday|mid day|12 noon)\b", joined):
+    if re.search(r"\b(noon|midday|mid day|12 noon)\b(?! (rush|hour|break|shift|news|meal))",
+                 joined):
         return "12:00"
     if "midnight" in toks:
         return "00:00"
@@ -147,7 +155,13 @@ def _extract_time(text: str, expect: bool = False) -> str | None:
             or (prev in _TIME_LEAD and mins > 0 and n[1] == 1)
             or (expect and len(toks) <= 6)
         )
-        if not anchored or (prev == "the" and not ampm):
+        # "late morning, maybe eleven", "free after school Monday, like four"
+        anchored = anchored or (
+            prev in ("maybe", "like", "say", "around", "about")
+            and nxt not in _DURATIONS
+            and (_local_pod(toks, i, j) is not None or (i > 1 and toks[i - 2] in _DAY_WORDS))
+        )
+        if nxt in _COUNTED or not anchored or (prev == "the" and not ampm):
             continue
         hh = _hour_for(n[0], ampm, _local_pod(toks, i, j))
         if hh is not None and mins < 60:

@@ -96,7 +96,8 @@ _TO_NAMED = re.compile(
 )
 # "have a sales rep call me", "get someone to ring me": a callback, whoever makes it
 _CALLBACK_BY = re.compile(
-    r"\b(?:have|get|ask|can|could) (?:\w+ ){0,4}(?:to )?(?:(?:call|ring|phone) (?:me|us|him|her)|"
+    r"\b(?:have|get|ask|can|could|wants?|needs?|like) (?:\w+ ){0,4}(?:to )?(?:(?:call|ring|phone) "
+    r"(?:me|us|him|her)|"
     r"reach out)\b"
 )
 # "is there someone (on the front desk) I could speak with": the person comes first
@@ -351,6 +352,7 @@ class Understander:
             forced = self._kind.get("refuse")
         job = forced is None and _JOB_SEEKING.search(norm) is not None
         asked = self._asks_for(text) if forced is None and not job else None
+        callback = False
         if forced is None and not job and (hit := asked or phrase_hit(text, wf.human_words())) and (
             asked is not None or not self._on_behalf(norm, hit)
         ):
@@ -366,6 +368,7 @@ class Understander:
                 phrase_hit(text, CALLBACK_PHRASES) or _CALLBACK_BY.search(norm)
             ):
                 why.append(f"human word '{hit}' in a callback request: not a transfer")
+                callback = True
             elif dept is None:
                 signals.add(Signal.human)
                 why.append(f"human request '{hit}'")
@@ -412,6 +415,13 @@ class Understander:
         ):
             intent, conf = route, DEPARTMENT_CONFIDENCE
             why.append(f"{named} topic, no cue for '{pred.intent}' (its keywords): routing")
+        elif callback and pred.intent == self._kind.get("human"):
+            intent = esc.fallback_intent or pred.intent
+            conf = max(1.0 - pred.confidence, DEPARTMENT_CONFIDENCE)
+            why.append(f"a callback request, not '{pred.intent}': {intent}")
+        elif route is not None and named is not None and pred.intent == route:
+            intent, conf = route, max(pred.confidence, DEPARTMENT_CONFIDENCE)
+            why.append(f"routing, and the {named} topic is said")
         else:
             intent, conf = pred.intent, pred.confidence
             why += [f"keyword {h}" for h in pred.keywords]

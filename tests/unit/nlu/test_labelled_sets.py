@@ -81,6 +81,9 @@ DISPUTED = {
     "Carter, same number seven oh two five five five oh one nine three": "anger",
     "we got hit with ransomware last month and we want to talk to somebody about proper backups "
     "and security so it never happens again": "human",
+    # blind23/24 label the same refusal of the robot as anger; either way it is a transfer
+    "I don't want a robot, put me through to the receptionist": "anger",
+    "bro the zoom app keeps kicking me out of meetings, like third time today": "anger",
 }
 
 

@@ -35,7 +35,7 @@ def test_asking_for_a_person_is_a_human_request(workflow: str, text: str, nlu_fo
     ("workflow", "text", "intent"),
     [
         ("reception", "put me through to the pharmacy team", "route_to_department"),
-        ("leads", "can you get me a quote for ten laptops", "new_inquiry"),  # keyword: quote
+        ("leads", "can you get me a quote for ten laptops", "pricing_question"),  # keyword: quote
         ("support", "I can't connect to the wifi", "report_problem"),
         ("leads", "I need someone to call me back, there's nobody I can talk to here today",
          "request_callback"),
