@@ -113,6 +113,26 @@ _NEW_DATE_MARKERS = frozenset(
 
 _T = TypeVar("_T")
 
+# a caller correcting the day or time just said: "Thursday, no, Friday's better", "at 10, no
+# wait, make it 11", "at four, no, four thirty"
+_SAID_AGAIN = re.compile(
+    r"\b(?:no wait make it|no make it|wait make it|no wait|no|sorry|i mean|or rather|actually)\b"
+)
+
+
+def corrected(text: str, first: _T | None, parse: Callable[[str], _T | None]) -> _T | None:
+    """What ``parse`` finds after the caller's last correction marker, when ``first`` (what
+    the whole utterance gave) is set and the words after the marker give one; else ``first``."""
+    if first is None:
+        return None
+    toks = tokenize(text)
+    joined = " ".join(toks)
+    last = next(reversed(list(_SAID_AGAIN.finditer(joined))), None)
+    if last is None:
+        return first
+    fixed = parse(joined[last.end() :].strip())
+    return fixed if fixed is not None else first
+
 
 def moved_to(text: str, first: _T | None, parse: Callable[[str], _T | None]) -> _T | None:
     """With a cue that a booking is moved, what ``parse`` finds after the last "to/for/maybe/

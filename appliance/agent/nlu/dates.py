@@ -22,6 +22,7 @@ from appliance.agent.nlu.calendar_words import (
     MONTHS,
     PARTS_OF_DAY,
     WEEKDAYS,
+    corrected,
     moved_to,
     safe_date,
     tokenize,
@@ -134,6 +135,7 @@ def extract_date(text: str, today: date, region: str = "US") -> date | None:
     """The (future-leaning) calendar date the caller means, or None; with a cue that a booking
     is being moved, the date after the last "to/for/maybe/do…" that is followed by one."""
     first = _extract_date(text, today, region)
+    first = corrected(text, first, lambda rest: _extract_date(rest, today, region))
     return moved_to(text, first, lambda rest: _extract_date(rest, today, region))
 
 

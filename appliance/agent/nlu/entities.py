@@ -25,11 +25,11 @@ from appliance.agent.workflow import EntitySpec, EntityType
 
 _NAME_TRIGGERS = re.compile(
     r"\b(my name is|my name's|name is|name's|it's me again|its me again|it's me|"
-    r"this is|it's|its|i'm|i am|it is|"
+    r"this is|it's|its|i'm|im|i am|it is|my names|"
     r"booked under|under the name|under|my name|name was|myself|"
     r"(?<!last )(?<!first )(?<!sur)name|she's|he's|she is|he is)\s+"
 )
-_WEAK_TRIGGERS = frozenset({"this is", "it's", "its", "i'm", "i am", "it is", "under"})
+_WEAK_TRIGGERS = frozenset({"this is", "it's", "its", "i'm", "im", "i am", "it is", "under"})
 # "name Pham Thi Hoa", "myself Rajesh Gupta", "she's Alice Pruitt": a name only when cased
 _CASED_TRIGGERS = frozenset({"name", "myself", "she's", "he's", "she is", "he is"})
 _PRONOUNS = frozenset({"I", "I'm", "I'd", "I'll", "I've"})
@@ -239,7 +239,8 @@ def _cut_at_comma(words: list[str], original: str) -> list[str]:
     "it's Doris, Doris Whitaker": a name said again in full after it is taken whole."""
     for k in range(1, len(words) + 1):
         head = r"\s+".join(map(re.escape, words[:k]))
-        if m := re.search(rf"\b(?i:{head}), (?i:{head})((?: {_CAP}){{1,2}})\b", original):
+        again = rf"\b(?i:{head})(?:,|\.{{2,}}|\u2026)\s*(?i:{head})((?: {_CAP}){{1,2}})\b"
+        if m := re.search(again, original):
             return [*words[:k], *m.group(1).lower().split()]
         if k < len(words) and re.search(rf"\b{head},", original, re.I):
             return words[:k]
@@ -265,6 +266,9 @@ def extract_name(text: str, expect: bool = False) -> str | None:
     if not words:
         return None
     words = _cut_at_comma(words, text)
+    if len(words) == 3 and words[2] == words[0]:  # "Douglas Whit... Douglas Whitfield"
+        again = re.findall(rf"\b(?i:{re.escape(words[0])}) ({_CAP})\b", text)
+        words = [words[0], again[-1].lower()] if again else words[:2]
     # "smith s m i t h" -> spelled form repeats the word: keep one.
     dedup: list[str] = []
     for w in words:
@@ -326,7 +330,7 @@ _NOT_FRAGMENT = frozenset({"thank", "thanks", "you", "good", "hello", "hi", "hey
 # the caller's own name first thing: "Hi, Debbie Lawson at Crane and Sons", "Nadia Perez here"
 _OPENING_NAME = re.compile(
     rf"^(?:(?i:hi|hey|hello|yes|yeah|good morning|good afternoon)(?: there)?[,.!]? )*"
-    rf"({_CAP} {_CAP})(?:,| (?i:here|at|with|from)\b)"
+    rf"({_CAP} {_CAP})(?:,| (?i:here|at|with|from)\b| (?=(?i:i|im|i'm|id|i'd|ive|i've)\b))"
 )
 _NOT_PERSON = frozenset({"group", "solutions", "realty", "inc", "llc", "ltd", "services",
                          "company", "office", "clinic", "dental", "insurance", "logistics"})
@@ -362,7 +366,7 @@ def _name_in_frame(text: str) -> list[str]:
     return []
 
 
-_FOR_NAME = re.compile(r"\bfor ([A-Z][a-z'-]+(?: [A-Z][a-z'-]+){0,2})")
+_FOR_NAME = re.compile(r"\bfor (?:(?:for|uh|um|er),? )*([A-Z][a-z'-]+(?: [A-Z][a-z'-]+){0,2})")
 _NOT_NAMES = frozenset(
     [*WEEKDAYS, *MONTHS, "today", "tomorrow", "tonight", "morning", "afternoon", "evening", "dr"]
 )

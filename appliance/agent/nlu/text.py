@@ -138,11 +138,16 @@ def digit_runs(text: str) -> list[str]:
     cur: list[str] = []
     repeat = 1
     i = 0
+    fixing = 0  # words left in which a short run replaces the end of the last one
 
     def flush() -> None:
-        nonlocal cur
+        nonlocal cur, fixing
         if cur:
-            runs.append("".join(cur))
+            run = "".join(cur)
+            if fixing and runs and len(run) <= 4 and len(run) < len(runs[-1]):
+                run = runs.pop()[: -len(run)] + run  # "oh one two six, no sorry, oh one six two"
+            runs.append(run)
+            fixing = 0
         cur = []
 
     while i < len(tokens):
@@ -174,10 +179,15 @@ def digit_runs(text: str) -> list[str]:
                 cur.append(str(TENS[tok]))
         elif tok == "thousand" and cur:
             cur[-1] = cur[-1] + "000"
-        elif tok in ("and", "dash", "hyphen", "point") and cur:
+        elif tok in ("and", "dash", "hyphen", "point", "uh", "um", "er", "erm") and cur:
             pass
+        elif tok in ("no", "sorry", "mean", "wait", "actually") and cur:
+            flush()
+            fixing = 3
         else:
             flush()
+            if tok not in ("no", "sorry", "i", "mean", "wait"):
+                fixing = max(0, fixing - 1)
         i += 1
     flush()
     return runs

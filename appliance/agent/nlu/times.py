@@ -8,7 +8,14 @@ from __future__ import annotations
 
 import re
 
-from appliance.agent.nlu.calendar_words import ANCHORS, PARTS_OF_DAY, WEEKDAYS, moved_to, tokenize
+from appliance.agent.nlu.calendar_words import (
+    ANCHORS,
+    PARTS_OF_DAY,
+    WEEKDAYS,
+    corrected,
+    moved_to,
+    tokenize,
+)
 from appliance.agent.nlu.text import UNITS, small_number
 
 
@@ -79,6 +86,7 @@ def extract_time(text: str, expect: bool = False) -> str | None:
     are not read as times. With a cue that a booking is moved, the time after the last
     "to/for/maybe…" that is followed by one ("tomorrow at two … push it to Thursday at three")."""
     first = _extract_time(text, expect)
+    first = corrected(text, first, lambda rest: _extract_time(" ".join(rest.split()[:3]), True))
     return moved_to(text, first, lambda rest: _extract_time(rest, False))
 
 
@@ -161,7 +169,7 @@ def _extract_time(text: str, expect: bool = False) -> str | None:
             and nxt not in _DURATIONS
             and (_local_pod(toks, i, j) is not None or (i > 1 and toks[i - 2] in _DAY_WORDS))
         )
-        if nxt in _COUNTED or not anchored or (prev == "the" and not ampm):
+        if nxt in _COUNTED or not anchored or (prev == "the" and not ampm and nxt != "oclock"):
             continue
         hh = _hour_for(n[0], ampm, _local_pod(toks, i, j))
         if hh is not None and mins < 60:

@@ -49,7 +49,8 @@ ASK_FOR_ANY = frozenset(
 # your energy costs"); "we sell ..." alone is not one (a prospect describing its business)
 _SALES_PITCH = re.compile(
     r"\b(?:calling to sell|i'm selling|we're offering|we are offering|save you money|"
-    r"saving you money|(?:cut|cutting|lower|lowering|reduce|reducing) your (?:energy|costs?|"
+    r"saving you money|(?:cut|cutting|lower|lowering|reduce|reducing) your (?:(?:clinic|clinics|"
+    r"clinic's|office|office's|practice's|business|business's) )?(?:energy|costs?|"
     r"bills?|rates?|utility|utilities|phone bill|spend)|we help (?:medical|practices|clinics|"
     r"offices|dental|doctors|businesses like yours)|(?:handles|in charge of|does|makes the) "
     r"(?:your )?purchasing|purchasing decisions?)\b"
@@ -93,6 +94,11 @@ _OWN_PERSON = re.compile(r"\b(?:before|after|when|until|once|then|so) (?:i|we) $
 _TO_NAMED = re.compile(
     r"\b(?:(?i:transfer me|put me through|connect me|speak|talk)(?i: to| with)|(?i:get me)) "
     r"([A-Z][a-z]+(?: [A-Z][a-z]+)?)\b(?! [A-Z])"
+)
+# "speak with karen, she's the one who does my appointments": a person, named or not cased
+_THE_ONE_WHO = re.compile(
+    r"\b(?:speak|talk) (?:to|with) (\w+),? (?:she's|shes|he's|hes|she is|he is) the (?:one|lady|"
+    r"guy|person)\b"
 )
 # "have a sales rep call me", "get someone to ring me": a callback, whoever makes it
 _CALLBACK_BY = re.compile(
@@ -232,6 +238,8 @@ class Understander:
             named.group(1) in self.workflow.entities[s].values for s in self._transfer_vocab
         ):
             return f"is {named.group(1)} there"
+        if (one := _THE_ONE_WHO.search(norm)) is not None and one.group(1) not in _NOT_A_NAME:
+            return f"{one.group(1)}, the one who"
         line = _ON_THE_LINE.search(norm)
         if line is not None and line.group(1) not in _NOT_A_NAME and line.group(1) not in (
             "you", "me", "us", "him", "her", "them", "somebody", "someone"):
@@ -242,7 +250,7 @@ class Understander:
         if asks and to is not None and to.group(1).split()[0].lower() not in _NOT_A_NAME:
             return f"to {to.group(1)}"
         for m in asks:  # every one: "talk to a machine, put me through to the front desk"
-            tail = norm[m.end() :].split()[:4]
+            tail = norm[m.end() :].split()[:5]
             if _VENDOR_TARGETS & set(tail):
                 return None  # "talk to your purchasing person": a sales pitch
             who = (self._human_keywords | ASK_FOR_ANY) & set(tail)
@@ -369,7 +377,7 @@ class Understander:
             ):
                 why.append(f"human word '{hit}' in a callback request: not a transfer")
                 callback = True
-            elif dept is None:
+            elif dept is None or (asked is not None and asked.startswith("to ")):
                 signals.add(Signal.human)
                 why.append(f"human request '{hit}'")
                 forced = self._kind.get("human")

@@ -185,6 +185,9 @@ FRESH = {
     # measured once at 750fd5b (93.2/96.6/89.1/90.9% and 96.5/96.6/94.4/96.4%), then tuned on
     "blind23": ({"reception": 0.96, "appointments": 0.96, "leads": 0.98, "support": 0.98}, 0.98, 0),
     "blind24": ({"reception": 0.98, "appointments": 0.96, "leads": 0.96, "support": 1.0}, 0.98, 0),
+    # measured once at f015ec3 (96.5/94.9/100/98.2% and 98.3/91.5/96.3/92.7%), then tuned on
+    "blind25": ({"reception": 1.0, "appointments": 0.96, "leads": 1.0, "support": 1.0}, 0.93, 0),
+    "blind26": ({"reception": 1.0, "appointments": 0.94, "leads": 0.96, "support": 0.96}, 0.93, 0),
 }
 
 
