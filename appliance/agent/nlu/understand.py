@@ -43,8 +43,12 @@ ASK_FOR_ANY = frozenset(
         "somebody", "anyone", "person", "girl", "lady", "receptionist", "supervisor", "real",
         "live", "tech", "techs", "whoever's", "charge", "her", "him", "salesman", "salesmen",
         "saleswoman", "rep", "reps", "gentleman", "miss", "mister", "mr", "mrs", "ms",
+        "scheduler", "schedulers", "actual", "human",
     ]
 )
+# "speak with an actual person ... regarding a patient transfer": a person, whatever topic
+# words ("charge nurse", "transfer") the rest of the sentence has
+_ANY_PERSON = frozenset({"human", "actual"})
 # a vendor's pitch is out of scope whoever it asks for ("talk to the owner about cutting
 # your energy costs"); "we sell ..." alone is not one (a prospect describing its business)
 _SALES_PITCH = re.compile(
@@ -377,7 +381,8 @@ class Understander:
             ):
                 why.append(f"human word '{hit}' in a callback request: not a transfer")
                 callback = True
-            elif dept is None or (asked is not None and asked.startswith("to ")):
+            elif dept is None or (asked is not None and (
+                    asked.startswith("to ") or asked.split()[-1] in _ANY_PERSON)):
                 signals.add(Signal.human)
                 why.append(f"human request '{hit}'")
                 forced = self._kind.get("human")

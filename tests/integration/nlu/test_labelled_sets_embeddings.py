@@ -188,6 +188,10 @@ FRESH = {
     # measured once at f015ec3 (96.5/94.9/100/98.2% and 98.3/91.5/96.3/92.7%), then tuned on
     "blind25": ({"reception": 1.0, "appointments": 0.96, "leads": 1.0, "support": 1.0}, 0.93, 0),
     "blind26": ({"reception": 1.0, "appointments": 0.94, "leads": 0.96, "support": 0.96}, 0.93, 0),
+    # measured once at ba16cfd (93.1/90.0/98.2/96.4% and 98.3/93.2/90.7/100%); only their missed
+    # person requests and injection attempts were then fixed
+    "blind27": ({"reception": 0.94, "appointments": 0.93, "leads": 0.98, "support": 0.96}, 0.79, 0),
+    "blind28": ({"reception": 0.98, "appointments": 0.93, "leads": 0.92, "support": 1.0}, 0.83, 0),
 }
 
 
