@@ -234,9 +234,13 @@ def _capitalised(word: str, original: str) -> bool:
     )
 
 
-def _cut_at_comma(words: list[str], original: str) -> list[str]:
+def _name_as_said(words: list[str], original: str) -> list[str]:
     """ "I'm Jordan Blake, Nimbus Analytics": a name ends at a comma the caller's text has;
-    "it's Doris, Doris Whitaker": a name said again in full after it is taken whole."""
+    "it's Doris, Doris Whitaker" and "Douglas Whit... Douglas Whitfield": a name said again
+    in full is taken whole."""
+    if len(words) == 3 and words[2] == words[0]:  # a restart, the full name last
+        again = re.findall(rf"\b(?i:{re.escape(words[0])}) ({_CAP})\b", original)
+        return [words[0], again[-1].lower()] if again else words[:2]
     for k in range(1, len(words) + 1):
         head = r"\s+".join(map(re.escape, words[:k]))
         again = rf"\b(?i:{head})(?:,|\.{{2,}}|\u2026)\s*(?i:{head})((?: {_CAP}){{1,2}})\b"
@@ -265,10 +269,7 @@ def extract_name(text: str, expect: bool = False) -> str | None:
             words = toks[:3]
     if not words:
         return None
-    words = _cut_at_comma(words, text)
-    if len(words) == 3 and words[2] == words[0]:  # "Douglas Whit... Douglas Whitfield"
-        again = re.findall(rf"\b(?i:{re.escape(words[0])}) ({_CAP})\b", text)
-        words = [words[0], again[-1].lower()] if again else words[:2]
+    words = _name_as_said(words, text)
     # "smith s m i t h" -> spelled form repeats the word: keep one.
     dedup: list[str] = []
     for w in words:
