@@ -67,7 +67,9 @@ class EntitySpec(_Strict):
     value -> transfer target (SIP URI). ``patterns``: regexes with one group, tried on the
     caller's words (text/reference). ``punctuated_patterns`` (text): tried next, on the
     caller's text with its case and punctuation kept, so a comma can end a name ("a nail salon,
-    Lotus Nails, and ..."). ``prefix`` (reference): normal form is prefix + digits.
+    Lotus Nails, and ..."). ``weak`` (vocab): synonyms that count only when no other synonym is
+    said ("computer" in "the printer shows offline on everybody's computer").
+    ``prefix`` (reference): normal form is prefix + digits.
     ``strict`` (phone): require a valid number, not only a possible one.
     """
 
@@ -77,6 +79,7 @@ class EntitySpec(_Strict):
     targets: dict[str, str] = Field(default_factory=dict)
     patterns: list[str] = Field(default_factory=list)
     punctuated_patterns: list[str] = Field(default_factory=list)
+    weak: list[str] = Field(default_factory=list)
     prefix: str = ""
     min_digits: int = Field(3, ge=1, le=20)
     max_digits: int = Field(10, ge=1, le=20)
@@ -97,6 +100,8 @@ class EntitySpec(_Strict):
             raise ValueError("'values'/'targets' are only for vocab entities")
         if self.from_request and self.type is not EntityType.text:
             raise ValueError("'from_request' is only for text entities")
+        if self.weak and not set(self.weak) <= {s for syns in self.values.values() for s in syns}:
+            raise ValueError("'weak' lists synonyms that are also in 'values'")
         unknown = set(self.targets) - set(self.values)
         if unknown:
             raise ValueError(f"targets for unknown values: {sorted(unknown)}")

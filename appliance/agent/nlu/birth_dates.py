@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from datetime import date
 
-from appliance.agent.nlu.calendar_words import MONTHS, safe_date, tokenize
+from appliance.agent.nlu.calendar_words import MONTHS, TENS_HYPHEN, safe_date, tokenize
 from appliance.agent.nlu.dates import month_day, numeric, year_at
 from appliance.agent.nlu.text import clean, small_number
 
@@ -19,19 +19,26 @@ _YEAR_AHEAD = re.compile(
 )
 
 
+_ANY_DAY = date(2000, 1, 1)  # where only the words a birth date takes matter, not its century
+
+
 def without_birth_date(text: str) -> str:
     """``text`` with a stated birth date cut out ("born April 9th 1941", "date of birth
     february second twenty twenty"), so the appointment date is looked for in the rest."""
-    t = clean(text)
+    t = TENS_HYPHEN.sub(r"\1 \2", clean(text))
     m = _BIRTH_CUE.search(t)
     if m is None:
         return text
     rest = t[m.end() :].lstrip()
     y = _YEAR_AHEAD.match(rest)
     if y is None:
-        spoken = _spoken_numeric_birth(text, date(2000, 1, 1))  # its century is not needed
+        spoken = _spoken_numeric_birth(text, _ANY_DAY)
+        if spoken is None and (short := _short_year(rest.split()[:6], _ANY_DAY)) is not None:
+            return f"{t[: m.start()]} {' '.join(rest.split()[short[3] :])}".strip()
         return spoken[1] if spoken is not None else text
     after = rest[y.end() :].split()
+    if (again := _year_said_again(after, 0, _ANY_DAY)) is not None:
+        after = after[again[1] :]
     if after and after[0] in MONTHS and y.group(0).split()[0] not in MONTHS:
         # year first: "born nineteen ninety May five"
         k = 1 + (after[1:2] == ["the"])
@@ -65,7 +72,7 @@ def _spoken_numeric_birth(text: str, today: date) -> tuple[tuple[int, int, int],
     m = _BIRTH_CUE.search(t)
     if m is None:
         return None
-    toks = t[m.end() :].split()
+    toks = tokenize(t[m.end() :])
     k = 0
     while k < len(toks) and toks[k] in ("is", "was", "on", "the", "its", "it's"):
         k += 1
@@ -75,11 +82,31 @@ def _spoken_numeric_birth(text: str, today: date) -> tuple[tuple[int, int, int],
     dd = small_number(toks, k + 1)
     if dd is None or not 1 <= dd[0] <= 31:
         return None
-    year = _spoken_year(toks, k + 1 + dd[1], today)
+    at = k + 1 + dd[1]
+    year = _spoken_year(toks, at, today)
     if year is None:
         return None
-    rest = " ".join(toks[k + 1 + dd[1] + year[1] :])
+    at += year[1]
+    again = _year_said_again(toks, at, today)
+    if again is not None:
+        year, at = (again[0], 0), again[1]
+    rest = " ".join(toks[at:])
     return (mo[0], dd[0], year[0]), f"{t[: m.start()]} {rest}".strip()
+
+
+_CORRECTING = frozenset({"no", "sorry", "i", "mean", "actually", "wait", "uh", "um", "oops"})
+
+
+def _year_said_again(toks: list[str], i: int, today: date) -> tuple[int, int] | None:
+    """(year, end) for a year corrected right after it was said ("nineteen forty one, uh no
+    sorry, nineteen forty two")."""
+    j = i
+    while j < len(toks) and toks[j] in _CORRECTING:
+        j += 1
+    if j == i or not {"no", "sorry", "mean", "actually", "wait", "oops"} & set(toks[i:j]):
+        return None
+    year = year_at(toks, j) or _spoken_year(toks, j, today)
+    return (year[0], j + year[1]) if year is not None else None
 
 
 def extract_date_of_birth(text: str, today: date, region: str = "US") -> date | None:
@@ -91,7 +118,9 @@ def extract_date_of_birth(text: str, today: date, region: str = "US") -> date | 
     candidates = []
     if m is not None:
         after = tokenize(clean(text)[m.end() :])
-        candidates += [numeric(after, region), month_day(after), _year_first(after)]
+        short = _short_year(after, today)
+        candidates += [numeric(after, region), month_day(after), _year_first(after),
+                       short[:3] if short else None]
     toks = tokenize(text)
     candidates += [spoken[0] if spoken else None, numeric(toks, region), month_day(toks)]
     for found in candidates:
@@ -114,3 +143,19 @@ def _year_first(toks: list[str]) -> tuple[int, int, int] | None:
         return None
     md = month_day(toks[k + year[1] :])
     return (md[0], md[1], year[0]) if md is not None else None
+
+
+def _short_year(toks: list[str], today: date) -> tuple[int, int, int, int] | None:
+    """(month, day, year, end) for "November twenty second forty eight": a month and day, then
+    the year's last two digits."""
+    for i, tok in enumerate(toks):
+        if tok in MONTHS:
+            k = i + 1 + (toks[i + 1 : i + 2] == ["the"])
+            day = small_number(toks, k)
+            if day is None or not 1 <= day[0] <= 31:
+                return None
+            year = _spoken_year(toks, k + day[1], today)
+            if year is None:
+                return None
+            return MONTHS[tok], day[0], year[0], k + day[1] + year[1]
+    return None

@@ -83,12 +83,25 @@ def tokenize_keep_ordinals(text: str) -> list[str]:
     return clean(t).replace("/", " / ").split()
 
 
+# "fifty-four" as two number words
+TENS_HYPHEN = re.compile(
+    r"\b(twenty|thirty|forty|fourty|fifty|sixty|seventy|eighty|ninety)-([a-z]+)\b"
+)
+
+
+_ISH = re.compile(
+    r"\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|\d{1,2})-?ish\b"
+)
+
+
 def tokenize(text: str) -> list[str]:
     t = _AMPM_RE.sub(lambda m: f" {m.group(1)}m ", text.lower())
     t = re.sub(r"(\d)(am|pm)\b", r"\1 \2", t)
     t = re.sub(r"(\d)(st|nd|rd|th)\b", r"\1", t)
     t = t.replace("o'clock", " oclock ").replace("o clock", " oclock ")
     t = re.sub(r"\b(\w+day)'s\b", r"\1", t)  # "next tuesday's appointment"
+    t = TENS_HYPHEN.sub(r"\1 \2", t)  # "nineteen fifty-four"
+    t = _ISH.sub(r"\1 ish", t)  # "four-ish"
     return clean(t).replace("/", " / ").split()
 
 

@@ -263,17 +263,22 @@ def _wildcard(phrase: str) -> re.Pattern[str]:
 
 
 _CALLER = frozenset({"me", "us"})
+# "it ain't an emergency", "I'm not interested": a keyword said to deny it is no evidence
+_NEGATED = re.compile(r" (?:not|isn't|isnt|ain't|aint|wasn't|wasnt|never)(?: (?:a|an|really|"
+                      r"exactly|actually|quite|that))? $")
 
 
 def _spans(padded: str, phrase: str) -> list[tuple[int, int]]:
     """Where ``phrase`` occurs in space-padded text on word boundaries (character spans); a single
     long keyword also matches an ASR near-miss ("reshedule"). A ``*`` is one to three words
-    but never just the caller: "let * know" matches "let the nurse know", not "let me know"."""
+    but never just the caller: "let * know" matches "let the nurse know", not "let me know".
+    A keyword right after a denial ("not an emergency") does not count."""
     if "*" in phrase:
         return [m.span() for m in _wildcard(phrase).finditer(padded)
                 if not _CALLER.intersection(m.groups())]
-    out = [m.span() for m in re.finditer(f"(?<= ){re.escape(phrase)}(?= )", padded)]
+    out = [m.span() for m in re.finditer(f"(?<= ){re.escape(phrase)}(?= )", padded)
+           if not _NEGATED.search(padded[: m.start()])]
     if out or " " in phrase or len(phrase) < 6:
         return out
     return [m.span() for m in re.finditer(r"(?<= )[^ ]{5,}(?= )", padded)
-            if fuzzy_equal(m.group(), phrase, 0.88)]
+            if fuzzy_equal(m.group(), phrase, 0.88) and not _NEGATED.search(padded[: m.start()])]

@@ -19,7 +19,8 @@ import phonenumbers
 from appliance.agent.nlu.birth_dates import extract_date_of_birth, without_birth_date
 from appliance.agent.nlu.calendar_words import MONTHS, WEEKDAYS
 from appliance.agent.nlu.dates import extract_date
-from appliance.agent.nlu.text import UNITS, clean, digit_runs, fuzzy_equal, normalize, sound_key
+from appliance.agent.nlu.digits import digit_runs, rejoined
+from appliance.agent.nlu.text import UNITS, clean, fuzzy_equal, normalize, sound_key
 from appliance.agent.nlu.times import extract_time, part_of_day
 from appliance.agent.workflow import EntitySpec, EntityType
 
@@ -258,7 +259,7 @@ def extract_name(text: str, expect: bool = False) -> str | None:
     """
     t = clean(text)
     t = _SPELL_RE.sub(lambda m: m.group(1).replace(" ", ""), t)
-    words = _name_after_trigger(t, text)
+    words = _patient_named(t, text) or _name_after_trigger(t, text)
     if not words:
         words = _name_in_frame(text) or _name_after_for(text)
     if not words and expect:
@@ -276,6 +277,35 @@ def extract_name(text: str, expect: bool = False) -> str | None:
         if not dedup or dedup[-1] != w:
             dedup.append(w)
     return _title(dedup)
+
+
+# staff calling for a patient: "the patient's name is Tyler Brooks", "our mutual patient harold
+# fitch": the patient, not the caller, is whom the request is for
+_PATIENT_NAMED = re.compile(
+    r"\bpatient(?:'s| s)? (?:name is |name's |named |is named |called |is )([a-z'-]+ [a-z'-]+)"
+    r"|\b(?:mutual|our|my|a|the) patient,? ([a-z'-]+ [a-z'-]+)"
+    r"(?= (?:he|she|who|is|was|needs|has|date|dob|born|for)\b|$)"
+)
+
+
+_PATIENT_THINGS = frozenset({"portal", "record", "records", "question", "questions", "chart",
+                             "file", "files", "list", "care", "account", "form", "forms", "info",
+                             "information", "number", "id", "advocate", "coordinator", "services",
+                             "intake", "referral", "visit", "appointment", "line", "here"})
+
+
+def _patient_named(t: str, text: str) -> list[str]:
+    """The patient's first and last name when a caller names the patient they call for."""
+    for m in _PATIENT_NAMED.finditer(t):
+        words = (m.group(1) or m.group(2)).split()
+        if any(w in _NAME_STOP or w in _NOT_NAMES or w in _PATIENT_THINGS
+               or not _NAME_WORD.fullmatch(w) for w in words):
+            continue
+        cased = re.search(r"[A-Z]", text[1:]) is not None
+        if m.group(2) and cased and not all(_capitalised(w, text) for w in words):
+            continue  # "the patient portal": a cased transcript capitalises names
+        return words
+    return []
 
 
 def _name_after_trigger(t: str, text: str) -> list[str]:
@@ -328,10 +358,12 @@ _NOT_FRAGMENT = frozenset({"thank", "thanks", "you", "good", "hello", "hi", "hey
                            "okay", "ok", "please", "sorry", "bye", "goodbye", "great", "perfect",
                            "sure", "right", "cancel", "reschedule", "confirm", "book", "help",
                            "bless", "god", "oh", "well", "much", "cheers", "morning", "again"})
-# the caller's own name first thing: "Hi, Debbie Lawson at Crane and Sons", "Nadia Perez here"
+# the caller's own name first thing: "Hi, Debbie Lawson at Crane and Sons", "Nadia Perez here",
+# "yeah hi, Brian from Lakeside Realty"
 _OPENING_NAME = re.compile(
     rf"^(?:(?i:hi|hey|hello|yes|yeah|good morning|good afternoon)(?: there)?[,.!]? )*"
-    rf"({_CAP} {_CAP})(?:,| (?i:here|at|with|from)\b| (?=(?i:i|im|i'm|id|i'd|ive|i've)\b))"
+    rf"({_CAP} {_CAP}|{_CAP}(?= (?i:from|with|at) [A-Z]))"
+    rf"(?:,| (?i:here|at|with|from)\b| (?=(?i:i|im|i'm|id|i'd|ive|i've)\b))"
 )
 _NOT_PERSON = frozenset({"group", "solutions", "realty", "inc", "llc", "ltd", "services",
                          "company", "office", "clinic", "dental", "insurance", "logistics"})
@@ -387,20 +419,24 @@ def _name_after_for(text: str) -> list[str]:
 def extract_phone(text: str, region: str, strict: bool) -> tuple[str | None, bool]:
     """(E.164 or None, saw_number). ``saw_number`` with None means a number was recognisably
     spoken but is not a possible/valid one for ``region``."""
-    t = clean(text)
     plus = bool(re.search(r"(?:^|\s)(?:\+|plus )", text.lower()))
-    runs = [r for r in digit_runs(t) if len(r) >= 7]
+    spoken = digit_runs(text)
+    runs = [r for r in spoken if len(r) >= 7]
     if not runs:
         return None, False
-    digits = max(runs, key=len)
-    try:
-        num = phonenumbers.parse(("+" if plus else "") + digits, None if plus else region)
-    except phonenumbers.NumberParseException:
-        return None, True
-    ok = phonenumbers.is_valid_number(num) if strict else phonenumbers.is_possible_number(num)
-    if not ok:
-        return None, True
-    return phonenumbers.format_number(num, phonenumbers.PhoneNumberFormat.E164), True
+    # the longest run first; then runs a caller lost their place in and took up again; then the
+    # end of a run that a time ran into ("at 4 30, 503 555 0182")
+    longest = max(runs, key=len)
+    tails = [longest[i:] for i in range(1, len(longest) - 9)]
+    for digits in [longest, *rejoined(spoken), *tails]:
+        try:
+            num = phonenumbers.parse(("+" if plus else "") + digits, None if plus else region)
+        except phonenumbers.NumberParseException:
+            continue
+        ok = phonenumbers.is_valid_number(num) if strict else phonenumbers.is_possible_number(num)
+        if ok:
+            return phonenumbers.format_number(num, phonenumbers.PhoneNumberFormat.E164), True
+    return None, True
 
 
 _TERMS: dict[int, tuple[EntitySpec, list[tuple[str, str]]]] = {}
@@ -422,19 +458,28 @@ def _vocab_terms(spec: EntitySpec) -> list[tuple[str, str]]:
 POSSESSIVE = re.compile(r"'s(?= )")
 
 
+# "... no appointments, I need to talk to a nurse": the value asked for wins over one mentioned
+_ASKED_FOR = (r"\b(?:talk|speak|transfer me|put me through|connect me|get me)(?: to| with)?"
+              r"(?: a| an| the| your| someone in| somebody in| someone from| somebody from)?")
+
+
 def extract_vocab(text: str, spec: EntitySpec) -> str | None:
     """Canonical vocab value: exact phrase match, longest term first, then a fuzzy token match
     (difflib ratio ≥ 0.84, words of 4+ letters) to survive ASR misspellings.
 
     Longest-first makes the more specific term win ("out look"/"outlook" over "screen",
-    "email account" over "account"), so list specific names (apps, devices) in full.
+    "email account" over "account"), so list specific names (apps, devices) in full. A term
+    after "talk to"/"put me through to" wins over the rest; ``spec.weak`` terms count last.
     """
     t = f" {normalize(text)} "
     t = t.replace(" phone number ", " number ").replace(" cell number ", " number ")
     t = f"{t}|{POSSESSIVE.sub('', t)} "  # "the wifi's down": the word without its 's too
-    for term, canon in _vocab_terms(spec):
-        if term and f" {term} " in t:
-            return canon
+    weak = {normalize(w) for w in spec.weak}
+    said = [(term, canon) for term, canon in _vocab_terms(spec) if term and f" {term} " in t]
+    strong = [(term, c) for term, c in said if term not in weak] or said
+    asked = [c for term, c in strong if re.search(rf"{_ASKED_FOR} {re.escape(term)} ", t)]
+    if asked or strong:
+        return (asked or [c for _, c in strong])[0]
     words = [w for w in t.split() if len(w) >= 4]
     best: tuple[float, str] | None = None
     for term, canon in _vocab_terms(spec):
@@ -455,8 +500,7 @@ def extract_reference(text: str, spec: EntitySpec, expect: bool = False) -> str 
         return None
     # "ticket 45567. four days.": a number never runs on across a sentence end
     for sentence in re.split(r"[.!?](?:\s|$)", text):
-        s = re.sub(r"\bt(\d)", r"t \1", clean(sentence))
-        for run in digit_runs(s):
+        for run in digit_runs(re.sub(r"\b[tT](\d)", r"t \1", sentence)):
             if spec.min_digits <= len(run) <= spec.max_digits:
                 return f"{spec.prefix}{run}"
     return None
@@ -539,7 +583,7 @@ def extract_entities(
                 d = extract_date_of_birth(text, today, region)
                 v = d.isoformat() if d else None
             case EntityType.time:
-                v = extract_time(text, expect=asked)
+                v = extract_time(without_birth_date(text), expect=asked)
             case EntityType.vocab:
                 v = extract_vocab(text, spec)
             case EntityType.reference:
@@ -550,10 +594,17 @@ def extract_entities(
                     v = _title(v.split())
         if v:
             values[name] = v
-    for name, spec in entities.items():  # "it's Prairie Vet Clinic": a business, not a person
-        if spec.type is EntityType.name and name in values and any(
-            s.type is EntityType.text and s.title_case and values.get(k, "").lower()
-            == values[name].lower() for k, s in entities.items()
-        ):
-            del values[name]
+    for name, spec in entities.items():
+        if spec.type is not EntityType.name or name not in values:
+            continue
+        person = values[name]
+        for k, s in entities.items():
+            other = values.get(k, "")
+            if not (s.type is EntityType.text and s.title_case and other):
+                continue
+            if other.lower() == person.lower():  # "it's Prairie Vet Clinic": not a person
+                del values[name]
+                break
+            if other.lower().startswith(person.lower() + " "):  # "Omar Haddad, Haddad Construction"
+                values[k] = other[len(person) + 1 :]
     return Extraction(values, invalid)

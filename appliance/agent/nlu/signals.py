@@ -148,6 +148,11 @@ _INJECTION = re.compile(
     r"|\b(don't|dont|do not|never|skip) (give me |tell me |bother with )?(the |your |that |all "
     r"the )?(privacy|confidentiality|hipaa)\b"
     r"|\b(his|her|their) (current |old |existing )?password (is|was)\b"
+    r"|\bfrom now on,? (your|the) (rules?|polic(y|ies)|instructions?|job) (is|are)\b"
+    r"|\b(don't|dont|do not|no need to|never) (need to |have to )?(verify|check) (anyone's|"
+    r"anybody's|people's|callers'?|the caller's|patients'?) (identity|identities|id|ids)\b"
+    r"|\b(tell|give|read|show) me\b.*\b(she|he|they) (won't|wont|wouldn't|will not|doesn't|"
+    r"don't) (mind|care)\b"
     r"|\b(which|what|tell me|read me|give me|list) (the |your )?other (companies|clients|"
     r"customers|businesses|practices)\b.*\b(names?|numbers?|details|"
     r"contacts?)\b"
@@ -251,6 +256,25 @@ def phrase_hit(text: str, phrases: Iterable[str]) -> str | None:
     for p in phrases:
         n = normalize(p)
         if n and f" {n} " in t:
+            return p
+    return None
+
+
+# a complaint about someone else: "our current host is useless", "the old IT guy was hopeless"
+_ABOUT_OTHERS = re.compile(
+    r"\b(current|old|previous|former|existing|last) \w+( \w+)? (is|are|was|were|has been|have been)"
+    r"( (so|just|totally|completely|pretty|really|absolutely))? $"
+)
+
+
+def anger_hit(text: str, phrases: Iterable[str]) -> str | None:
+    """:func:`phrase_hit` for anger words, except those said of a third party the caller is
+    leaving ("our current host is useless" is why a prospect calls, not anger at the site)."""
+    t = f" {normalize(text)} "
+    for p in phrases:
+        n = normalize(p)
+        at = t.find(f" {n} ") if n else -1
+        if at >= 0 and not _ABOUT_OTHERS.search(t[: at + 1]):
             return p
     return None
 

@@ -137,7 +137,7 @@ def _extract_time(text: str, expect: bool = False) -> str | None:
         j = i + n[1]
         run = 0
         while i + run < len(toks) and (toks[i + run] in UNITS or toks[i + run] in ("oh", "o")
-                                       or toks[i + run].isdigit()):
+                                       or (toks[i + run].isdigit() and len(toks[i + run]) == 1)):
             run += 1
         if run >= 5:
             continue  # "call me at seven zero two five five five ...": phone digits
@@ -162,6 +162,8 @@ def _extract_time(text: str, expect: bool = False) -> str | None:
             or (prev == "for" and mins > 0)
             or (prev in _TIME_LEAD and mins > 0 and n[1] == 1)
             or (expect and len(toks) <= 6)
+            or nxt == "ish"
+            or _clock_reading(toks, i, j, mins, n[1])
         )
         # "late morning, maybe eleven", "free after school Monday, like four"
         anchored = anchored or (
@@ -175,6 +177,20 @@ def _extract_time(text: str, expect: bool = False) -> str | None:
         if hh is not None and mins < 60:
             return f"{hh:02d}:{mins:02d}"
     return None
+
+
+def _clock_reading(toks: list[str], i: int, j: int, mins: int, width: int) -> bool:
+    """An hour and a quarter-hour said as a clock reads in a sentence ("eleven fifteen on
+    thursday", "to november tenth. ten thirty."), not next to other numbers or a thing counted."""
+    if mins not in (15, 30, 45) or width != 1 or j - i > 3 or (i == 0 and j >= len(toks)):
+        return False  # said alone, it is a time only when one was asked for
+    before = toks[i - 1] if i else ""
+    after = toks[j] if j < len(toks) else ""
+    counted = i and small_number(toks, i - 1) and not before.endswith(("st", "nd", "rd", "th"))
+    return not counted and not (
+        after in _DURATIONS or after in _COUNTED or after in ("inch", "inches", "feet", "foot")
+        or after.isdigit() or after in UNITS or before in ("the", "a", "about", "around")
+    )
 
 
 def _local_pod(toks: list[str], start: int, end: int) -> str | None:

@@ -18,11 +18,13 @@ import numpy as np
 
 from appliance.agent.nlu.calendar_words import MONTHS, WEEKDAYS
 from appliance.agent.nlu.classifier import IntentClassifier, Prediction
+from appliance.agent.nlu.digits import digit_runs
 from appliance.agent.nlu.embedder import TextEncoder
 from appliance.agent.nlu.entities import POSSESSIVE, extract_entities, extract_vocab
 from appliance.agent.nlu.nearmiss import near_miss_emergency
 from appliance.agent.nlu.signals import (
     Signal,
+    anger_hit,
     asks_medical_advice,
     emergency_hit,
     is_hallucination,
@@ -30,7 +32,7 @@ from appliance.agent.nlu.signals import (
     phrase_hit,
     yes_no,
 )
-from appliance.agent.nlu.text import after_correction, digit_runs, normalize
+from appliance.agent.nlu.text import after_correction, normalize
 from appliance.agent.workflow import EntityType, MustNever, WorkflowSpec
 
 _ASK_FOR = re.compile(
@@ -57,7 +59,10 @@ _SALES_PITCH = re.compile(
     r"clinic's|office|office's|practice's|business|business's) )?(?:energy|costs?|"
     r"bills?|rates?|utility|utilities|phone bill|spend)|we help (?:medical|practices|clinics|"
     r"offices|dental|doctors|businesses like yours)|(?:handles|in charge of|does|makes the) "
-    r"(?:your )?purchasing|purchasing decisions?)\b"
+    r"(?:your )?purchasing|purchasing decisions?|(?:at )?wholesale (?:prices|pricing)|"
+    r"reaching out about your|"
+    r"(?:your|business's|company's) (?:google |yelp )?(?:business )?listing|"
+    r"we (?:offer|provide|help|work with|sell|partner with) (?:\S+ ){0,5}like yours)\b"
 )
 # "looking for a job as a technician": a role, not a request for one
 _JOB_SEEKING = re.compile(
@@ -120,6 +125,11 @@ _SOMEONE_TO_SPEAK_WITH = re.compile(
 # "is tony there", "is is Jason around": a colleague asked for by name
 _NAMED_COLLEAGUE = re.compile(
     r"^(?:(?:hi|hello|hey|yeah|yes|so|oh) )*is (\w+)(?: \w+)? (?:there|around|in|available)\b"
+)
+# "is the owner available": a person asked for by role
+_ROLE_THERE = re.compile(
+    r"\bis (?:the|your) (?:owner|manager|boss|supervisor|office manager|practice manager|"
+    r"person in charge) (?:there|around|in|available|free)\b"
 )
 _NOT_A_NAME = frozenset(
     ["it", "this", "that", "there", "he", "she", "they", "everything", "anything", "something",
@@ -235,6 +245,8 @@ class Understander:
             return f"{other.group(0).split()[0]} … speak"
         if (want := _WANT_PERSON.search(norm)) is not None:
             return want.group(0)
+        if (role := _ROLE_THERE.search(norm)) is not None:
+            return role.group(0)
         named = _NAMED_COLLEAGUE.search(norm)
         if named is not None and named.group(1) not in _NOT_A_NAME and not named.group(
             1
@@ -402,7 +414,7 @@ class Understander:
             else:
                 why.append("asks for medical advice: refused")
                 forced = self._kind.get("refuse")
-        if hit := phrase_hit(text, wf.anger_words()):
+        if hit := anger_hit(text, wf.anger_words()):
             signals.add(Signal.anger)
             why.append(f"anger/complaint '{hit}'")
         pred = self._predict(text, vec, tail)

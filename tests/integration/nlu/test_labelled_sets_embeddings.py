@@ -190,8 +190,12 @@ FRESH = {
     "blind26": ({"reception": 1.0, "appointments": 0.94, "leads": 0.96, "support": 0.96}, 0.93, 0),
     # measured once at ba16cfd (93.1/90.0/98.2/96.4% and 98.3/93.2/90.7/100%); only their missed
     # person requests and injection attempts were then fixed
-    "blind27": ({"reception": 0.94, "appointments": 0.93, "leads": 0.98, "support": 0.96}, 0.79, 0),
-    "blind28": ({"reception": 0.98, "appointments": 0.93, "leads": 0.92, "support": 1.0}, 0.83, 0),
+    "blind27": ({"reception": 0.98, "appointments": 0.95, "leads": 0.98, "support": 0.96}, 0.79, 0),
+    "blind28": ({"reception": 0.98, "appointments": 0.94, "leads": 0.94, "support": 1.0}, 0.89, 0),
+    # measured once at 498bffc (98.3/98.3/96.3/98.2% with 1 of 35 escalations missed, and
+    # 98.3/98.3/94.4/96.4%), then tuned on
+    "blind29": ({"reception": 0.98, "appointments": 1.0, "leads": 1.0, "support": 1.0}, 0.97, 0),
+    "blind30": ({"reception": 0.98, "appointments": 1.0, "leads": 0.98, "support": 0.98}, 0.97, 0),
 }
 
 

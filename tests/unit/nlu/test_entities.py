@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from appliance.agent.nlu.digits import digit_runs
 from appliance.agent.nlu.entities import (
     extract_entities,
     extract_name,
@@ -12,7 +13,7 @@ from appliance.agent.nlu.entities import (
     extract_vocab,
     redact,
 )
-from appliance.agent.nlu.text import digit_runs, normalize
+from appliance.agent.nlu.text import normalize
 from appliance.agent.workflow import EntitySpec, load_workflow
 
 from .conftest import TODAY

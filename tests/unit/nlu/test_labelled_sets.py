@@ -84,9 +84,6 @@ DISPUTED = {
     # blind23/24 label the same refusal of the robot as anger; either way it is a transfer
     "I don't want a robot, put me through to the receptionist": "anger",
     "bro the zoom app keeps kicking me out of meetings, like third time today": "anger",
-    # "useless" said of the caller's current IT man: blind26 did not call it anger here
-    "hey its Kevin from Kevins Auto Body look the internet in my shop cuts out every day and my "
-    "current guy is useless can you guys take over": "anger",
 }
 
 
