@@ -198,3 +198,42 @@ def test_a_business_beside_its_owner_or_its_town(text: str, name: str | None,
     got = extract_entities(text, load_workflow("leads").entities, TODAY, "US").values
     assert got.get("company") == company
     assert got.get("name") == name
+
+
+def test_a_keyword_said_to_deny_it_is_no_evidence() -> None:
+    from appliance.agent.nlu.classifier import _spans
+
+    assert _spans(" it ain't an emergency or nothing ", "emergency") == []
+    assert _spans(" i'm not interested ", "interested") == []
+    assert _spans(" this is an emergency ", "emergency") == [(12, 21)]
+    assert _spans(" no dial tone on my desk phone ", "dial tone") == [(4, 13)]  # a symptom
+
+
+def test_the_department_asked_for_beats_one_mentioned(nlu_for) -> None:  # noqa: ANN001
+    u = nlu_for("reception").understand(
+        "y'all keep telling me there ain't no appointments, i need to talk to a nurse about "
+        "this cough", TODAY)
+    assert u.entities["department"] == "nursing"
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        ("Hi, this is Carla, I'm a nurse at Lakeside Pediatrics, we're referring a patient, the "
+         "patient's name is Tyler Brooks.", "Tyler Brooks"),
+        ("hi this is donna from doctor meyer's office calling on behalf of our mutual patient "
+         "harold fitch, he needs his consult moved", "Harold Fitch"),
+        ("the patient portal says my results are in, this is Ann Lee", "Ann Lee"),
+        ("i have a patient record question", None),
+    ],
+)
+def test_staff_calling_for_a_patient_name_the_patient(text: str, want: str | None) -> None:
+    got = extract_entities(text, load_workflow("appointments").entities, TODAY, "US").values
+    assert got.get("name") == want
+
+
+def test_a_time_is_not_read_from_a_birth_date() -> None:
+    got = extract_entities(
+        "date of birth three fifteen sixty one, I'd like next wednesday at one fifteen in the "
+        "afternoon", load_workflow("appointments").entities, TODAY, "US").values
+    assert got["time"] == "13:15" and got["date_of_birth"] == "1961-03-15"
