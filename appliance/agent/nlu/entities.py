@@ -348,7 +348,11 @@ _MESSAGE_NAME = re.compile(
     r"(?i:called|rang|phoned|rung|is calling|was calling|has called|had called|returned)\b"
 )
 # "have someone call Samuel Okafor back at ..."
-_CALLBACK_NAME = re.compile(rf"\b(?i:call|ring|phone) {_CAPS} (?i:back|at|on)\b")
+# "have Tony call me back": the caller gives the name to ask for
+_CALLBACK_NAME = re.compile(
+    rf"\b(?i:call|ring|phone) {_CAPS} (?i:back|at|on)\b"
+    rf"|\b(?i:just )?(?i:have|get|ask for) {_CAPS} (?i:to )?(?i:call|ring|phone) (?i:me|us)\b"
+)
 # a name said as its own sentence: "Cancel. Mike Brennan. Thursday.", "... that I called. Denise."
 _FRAGMENT_NAME = re.compile(
     rf"(?:^|[.!?,] )({_CAP}(?: {_CAP}){{1,2}})(?=[.!?,]|$)"
