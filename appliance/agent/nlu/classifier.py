@@ -281,4 +281,5 @@ def _spans(padded: str, phrase: str) -> list[tuple[int, int]]:
     if out or " " in phrase or len(phrase) < 6:
         return out
     return [m.span() for m in re.finditer(r"(?<= )[^ ]{5,}(?= )", padded)
-            if fuzzy_equal(m.group(), phrase, 0.88) and not _NEGATED.search(padded[: m.start()])]
+            if fuzzy_equal(m.group(), phrase, 0.88) and not _NEGATED.search(padded[: m.start()])
+            and sorted(m.group()) != sorted(phrase)]  # "compliant" is no "complaint"

@@ -62,7 +62,9 @@ _SALES_PITCH = re.compile(
     r"(?:your )?purchasing|purchasing decisions?|(?:at )?wholesale (?:prices|pricing)|"
     r"reaching out about your|"
     r"(?:your|business's|company's) (?:google |yelp )?(?:business )?listing|"
-    r"we (?:offer|provide|help|work with|sell|partner with) (?:\S+ ){0,5}like yours)\b"
+    r"we (?:offer|provide|help|work with|sell|partner with) (?:\S+ ){0,5}like yours|"
+    r"(?:tell you|hear) about our|(?:have|got|spare) a (?:minute|moment|second|few minutes) to "
+    r"hear)\b"
 )
 # "looking for a job as a technician": a role, not a request for one
 _JOB_SEEKING = re.compile(
@@ -118,7 +120,8 @@ _CALLBACK_BY = re.compile(
 # "is there someone (on the front desk) I could speak with": the person comes first
 _SOMEONE_TO_SPEAK_WITH = re.compile(
     r"\b(?:someone|somebody|anyone|anybody|(?:a|an) (?:real |actual |live )?(?:person|human|"
-    r"lady|woman|man|guy|manager|supervisor))(?: \S+){0,5} (?:i|we) (?:could|can|may|might) "
+    r"lady|woman|man|guy|manager|supervisor|rep|representative|agent|tech|technician|"
+    r"salesperson))(?: \S+){0,5} (?:i|we) (?:could|can|may|might) "
     r"(?:speak|talk)"
     r"(?: to| with)?\b"
 )

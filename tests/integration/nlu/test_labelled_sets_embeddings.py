@@ -201,6 +201,11 @@ FRESH = {
     # category both sets gave "outlook keeps asking for my password", then drove rules
     "blind31": ({"reception": 1.0, "appointments": 1.0, "leads": 0.98, "support": 1.0}, 0.97, 0),
     "blind32": ({"reception": 0.98, "appointments": 1.0, "leads": 0.98, "support": 0.98}, 0.92, 0),
+    # measured once at 2b7a668 (100/94.9/94.4/100% with an overdose missed; 96.5/100/92.6/98.2%
+    # with "is there an actual rep i can talk to" asked again); their missed escalations,
+    # injections and pitches then drove rules
+    "blind33": ({"reception": 1.0, "appointments": 0.98, "leads": 0.98, "support": 1.0}, 0.96, 0),
+    "blind34": ({"reception": 0.98, "appointments": 1.0, "leads": 0.96, "support": 0.98}, 0.95, 0),
 }
 
 
