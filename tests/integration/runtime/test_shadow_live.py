@@ -137,9 +137,10 @@ def _shadow_calls(srv: ServerProcess, n: int, timeout: float = 60.0) -> list[dic
             from appliance.store.access import current_os_user
             from appliance.store.shadow import proposals
 
+            # proposals first: a proposal stored between the two reads must show in the calls
+            found, _ = proposals(store, current_os_user(), 0, time.time() + 10)
             calls = [c for c in store.vault(current_os_user()).list_calls(100)
                      if c["direction"] == "shadow"]
-            found, _ = proposals(store, current_os_user(), 0, time.time() + 10)
             if len(found) >= n or time.monotonic() > deadline:
                 return calls
             time.sleep(0.5)
