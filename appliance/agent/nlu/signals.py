@@ -7,7 +7,7 @@ why a turn escalated. Signals win over the statistical classifier.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from enum import StrEnum
 
 from appliance.agent.nlu.text import normalize
@@ -257,14 +257,18 @@ _NO_PHRASES = (
 )
 
 
-def phrase_hit(text: str, phrases: Iterable[str]) -> str | None:
-    """The first phrase found in normalised ``text`` on word boundaries."""
+def _phrases_at(text: str, phrases: Iterable[str]) -> Iterator[tuple[str, str, int]]:
+    """(phrase, padded normalised text, where) for each phrase found on word boundaries."""
     t = f" {normalize(text)} "
     for p in phrases:
         n = normalize(p)
-        if n and f" {n} " in t:
-            return p
-    return None
+        if n and (at := t.find(f" {n} ")) >= 0:
+            yield p, t, at
+
+
+def phrase_hit(text: str, phrases: Iterable[str]) -> str | None:
+    """The first phrase found in normalised ``text`` on word boundaries."""
+    return next((p for p, _, _ in _phrases_at(text, phrases)), None)
 
 
 # a complaint about someone else: "our current host is useless", "the old IT guy was hopeless"
@@ -277,13 +281,8 @@ _ABOUT_OTHERS = re.compile(
 def anger_hit(text: str, phrases: Iterable[str]) -> str | None:
     """:func:`phrase_hit` for anger words, except those said of a third party the caller is
     leaving ("our current host is useless" is why a prospect calls, not anger at the site)."""
-    t = f" {normalize(text)} "
-    for p in phrases:
-        n = normalize(p)
-        at = t.find(f" {n} ") if n else -1
-        if at >= 0 and not _ABOUT_OTHERS.search(t[: at + 1]):
-            return p
-    return None
+    return next((p for p, t, at in _phrases_at(text, phrases)
+                 if not _ABOUT_OTHERS.search(t[: at + 1])), None)
 
 
 _NEGATED_EMERGENCY = re.compile(
