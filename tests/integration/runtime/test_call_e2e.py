@@ -119,7 +119,8 @@ def test_silent_caller_gets_reprompt_then_polite_hangup(server, caller_stack, st
         goodbye = stt.transcribe(
             AudioFrame(tc.received_pcm[-8 * tc.sample_rate * 2 :], tc.sample_rate)
         ).text.lower()
-        assert "goodbye" in goodbye, goodbye
+        # Whisper hears the closing "Goodbye." as "goodbye" or "bye bye"; both are the close.
+        assert "bye" in goodbye and "call" in goodbye, goodbye
     finally:
         tc.close()
 
