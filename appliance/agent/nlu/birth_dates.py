@@ -51,6 +51,8 @@ def _spoken_year(toks: list[str], i: int, today: date) -> tuple[int, int] | None
     """(year, tokens) for "nineteen forty one", "two thousand three", "eighty nine", "oh one"
     at ``toks[i]``."""
     tok = toks[i] if i < len(toks) else ""
+    if re.fullmatch(r"(?:19|20)\d\d", tok):
+        return int(tok), 1  # "11 9 1962"
     if tok in ("nineteen", "twenty") and (n := small_number(toks, i + 1)) is not None:
         return (1900 if tok == "nineteen" else 2000) + n[0], 1 + n[1]
     if tok == "two" and toks[i + 1 : i + 2] == ["thousand"]:

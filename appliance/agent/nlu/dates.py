@@ -215,7 +215,8 @@ _DOM_NEXT = frozenset(
      "i've", "i'm", "i'd", "i'll", "we", "we're", "we've", "you", "he", "she", "it", "they",
      "that", "which", "morning", "afternoon", "evening", "this", "next", "same", "my", "our",
      "mornings", "afternoons", "evenings",
-     "cause", "cuz", *WEEKDAYS}
+     "cause", "cuz", "open", "available", "free", "good", "possible", "better", "fine",
+     "work", "her", "his", "their", "me", "us", *WEEKDAYS}
 )
 _DOM_LEAD = frozenset(
     {"the", "yes", "yeah", "so", "well", "okay", "ok", "how", "what", "about", "maybe",
@@ -272,8 +273,8 @@ def day_of_month(text: str, today: date) -> date | None:
             if not (nxt[-1:] and nxt[-1] in PARTS_OF_DAY):
                 continue  # "the 3rd in line"
             strong = True
-        elif nxt and nxt[0] not in _DOM_NEXT:
-            continue  # "the 12th floor", "the second one"
+        elif nxt and nxt[0] not in _DOM_NEXT and not re.fullmatch(r"\d{3,}", nxt[0]):
+            continue  # "the 12th floor", "the second one"; not "the eighteenth, 312 555 ..."
         strong = strong or nxt[:1] == ["at"]
         bare = the and all(t in _DOM_LEAD for t in toks[: i - 1])
         if (before in _DOM_PREPS and (the or ordinal)) or bare or (ordinal and strong):

@@ -179,6 +179,8 @@ _NAME_STOP = frozenset(
 # Letters, hyphens, and an apostrophe only in the O'Brien position (not "won't", "it's").
 _NAME_WORD = re.compile(r"(?:[a-z]'[a-z]{2,}|[a-z][a-z-]*[a-z]|[a-z])(?:-[a-z]+)?")
 _SPELL_RE = re.compile(r"\b((?:[a-z] ){2,}[a-z])\b")
+# "this is Mike, M I K E, Delgado": a word, then its spelling, is the word once
+_SPELLED_AGAIN = re.compile(r"\b([A-Za-z]{2,}),? ((?:[A-Za-z][ .-]+){1,}[A-Za-z])\b\.?,?")
 _EMAIL_RE = re.compile(r"\S+@\S+")
 _PHONEISH_RE = re.compile(r"(?:\+?\d[\d\s().-]{6,}\d)")
 
@@ -198,15 +200,20 @@ _CLAUSE_START = frozenset({"i've", "i'm", "i'd", "i'll", "we're", "we've", "we'd
                            "they'd", "he'll", "she'll", "they'll", "you're", "we", "i"})
 
 
-def _title(words: list[str]) -> str:
+def _title(words: list[str], original: str = "") -> str:
     """ "o'brien" -> "O'Brien", "mary-jane" -> "Mary-Jane", "dunmore and lyle" keeps "and";
-    stops at a pronoun contraction that starts a new clause."""
+    stops at a pronoun contraction that starts a new clause. A word ``original`` writes with
+    inner capitals keeps them ("Harbor Point CPAs")."""
     out = []
     for i, w in enumerate(words):
         if i and w.lower() in _CLAUSE_START:
             break
         if i and w in _TITLE_SMALL:
             out.append(w)
+            continue
+        said = re.search(rf"\b{re.escape(w)}\b", original, re.IGNORECASE) if original else None
+        if said is not None and any(c.isupper() for c in said.group(0)[1:]):
+            out.append(said.group(0))
             continue
         w = "-".join(p[:1].upper() + p[1:] for p in w.split("-"))
         if len(w) > 2 and w[1] == "'":
@@ -260,6 +267,9 @@ def extract_name(text: str, expect: bool = False) -> str | None:
 
     With ``expect`` (the agent just asked for a name) a short bare answer is taken as the name.
     """
+    text = _SPELLED_AGAIN.sub(
+        lambda m: m.group(1) if m.group(2).replace(" ", "").lower() == m.group(1).lower()
+        else m.group(0), text)
     t = clean(text)
     t = _SPELL_RE.sub(lambda m: m.group(1).replace(" ", ""), t)
     words = _patient_named(t, text) or _name_after_trigger(t, text)
@@ -361,6 +371,19 @@ _FRAGMENT_NAME = re.compile(
     rf"(?:^|[.!?,] )({_CAP}(?: {_CAP}){{1,2}})(?=[.!?,]|$)"
     rf"|(?i:called|calling|message)[.!?] ({_CAP})[.!?]?$"
 )
+# a name closing the request, or just before the number: "... call me back Mark Feldman",
+# "... a call back today Lisa Moreno five oh three ..."
+_TRAILING_NAME = re.compile(
+    rf"(?<=[a-z0-9] )({_CAP} {_CAP})(?=[.!?,]?$|[.!?,]? (?:\d|zero|oh|one|two|three|four|five|"
+    r"six|seven|eight|nine)\b)"
+)
+_NOT_TRAILING = frozenset({"street", "st", "avenue", "ave", "road", "rd", "drive", "lane",
+                           "route", "highway", "boulevard", "county", "city", "center",
+                           "microsoft", "google", "apple", "windows", "teams", "outlook",
+                           "excel", "office", "zoom", "adobe", "quickbooks", "dell", "lenovo",
+                           "cisco", "verizon", "comcast", "at&t", "spectrum", "medicare",
+                           "medicaid", "aetna", "cigna", "humana", "blue", "cross", "shield",
+                           "room", "conference", "building", "suite", "floor"})
 _NOT_FRAGMENT = frozenset({"thank", "thanks", "you", "good", "hello", "hi", "hey", "yes", "no",
                            "okay", "ok", "please", "sorry", "bye", "goodbye", "great", "perfect",
                            "sure", "right", "cancel", "reschedule", "confirm", "book", "help",
@@ -388,12 +411,13 @@ def _name_in_frame(text: str) -> list[str]:
         opening.group(1).lower().split()
     ):
         return opening.group(1).lower().split()
-    for rx in (_RELATION_NAME, _MESSAGE_NAME, _CALLBACK_NAME, _FRAGMENT_NAME):
+    for rx in (_RELATION_NAME, _MESSAGE_NAME, _CALLBACK_NAME, _FRAGMENT_NAME, _TRAILING_NAME):
         for m in rx.finditer(t):
             found = m.group(1) or m.group(m.lastindex or 1)
-            if rx is _FRAGMENT_NAME and {w.lower() for w in found.split()} & (
+            said = {w.lower() for w in found.split()}
+            if rx in (_FRAGMENT_NAME, _TRAILING_NAME) and said & (
                 _NOT_FRAGMENT | _NOT_NAMES | _NAME_STOP | _NOT_PERSON
-            ):
+            ) or rx is _TRAILING_NAME and said & _NOT_TRAILING:
                 continue
             words: list[str] = []
             for w in found.split():
@@ -466,8 +490,14 @@ POSSESSIVE = re.compile(r"'s(?= )")
 
 
 # "... no appointments, I need to talk to a nurse": the value asked for wins over one mentioned
-_ASKED_FOR = (r"\b(?:talk|speak|transfer me|put me through|connect me|get me)(?: to| with)?"
+_ASKED_FOR = (r"\b(?:talk|speak|ask|transfer me|put me through|connect me|get me)(?: to| with)?"
               r"(?: a| an| the| your| someone in| somebody in| someone from| somebody from)?")
+
+
+# everyday words a near-miss must not be read from ("calling" is no "crawling")
+_NOT_MISHEARD = frozenset({"calling", "called", "caller", "trying", "having", "getting", "going",
+                           "doing", "saying", "about", "there", "their", "would", "could",
+                           "should", "thing", "things", "think", "thanks", "please"})
 
 
 def extract_vocab(text: str, spec: EntitySpec) -> str | None:
@@ -487,7 +517,7 @@ def extract_vocab(text: str, spec: EntitySpec) -> str | None:
     asked = [c for term, c in strong if re.search(rf"{_ASKED_FOR} {re.escape(term)} ", t)]
     if asked or strong:
         return (asked or [c for _, c in strong])[0]
-    words = [w for w in t.split() if len(w) >= 4]
+    words = [w for w in t.split() if len(w) >= 4 and w not in _NOT_MISHEARD]
     best: tuple[float, str] | None = None
     for term, canon in _vocab_terms(spec):
         if " " in term or len(term) < 4:
@@ -598,7 +628,7 @@ def extract_entities(
             case EntityType.text:
                 v = extract_text(text, spec, asked)
                 if v and spec.title_case:
-                    v = _title(v.split())
+                    v = _title(v.split(), text)
         if v:
             values[name] = v
     for name, spec in entities.items():

@@ -127,6 +127,19 @@ _INJECTION = re.compile(
     r"|\b(updating|changing|rewriting) your (rules|instructions|settings|prices)\b"
     r"|\b(give|tell|read) me \w+ \w+'s (home address|address|date of birth|phone number|"
     r"number|records)\b"
+    r"|\b(disable|turn off|remove|lift|drop|switch off) (all |any )?(of )?your "
+    r"(restrictions|filters|safeguards|guardrails|safety|limits)\b"
+    r"|\b(i'm|im|i am) (her|his|their) (husband|wife|partner|mother|mom|father|dad|son|"
+    r"daughter|brother|sister|boss|employer) so (it's|its|it is|that's|thats) (fine|ok|okay|"
+    r"allowed)\b|\b(she|he) (won't|wont|will not|doesn't|does not) tell me\b"
+    r"|\btickets?\b.*\b(other|another) (companies|company's|company|clients?|customers?|"
+    r"businesses|offices)\b|\b(other|another) (companies|company's|clients'?|customers'?|"
+    r"businesses) (\w+ )?(tickets?|passwords?|data|details|records?)\b"
+    r"|\b(read|tell|give|show|send) me (the |your |all )?(internal|admin|staff|private|"
+    r"confidential) (\w+ )?notes\b|\b(saved|stored) passwords?\b|\bjust trust me\b"
+    r"|\b(i'm|im|i am|this is) (the |a |an |your )?(new )?(\w+ ){0,2}(director|technician|tech|"
+    r"admin|administrator|engineer|developer|employee|supervisor) (at|from|with|for) your "
+    r"(company|office|firm|team|clinic|practice)\b"
     r"|\b(give|tell|read|send)( me| out)?\b.*\b(home (phone )?(number|address)|phone number|"
     r"address|date of birth)\b.*\bfor (the )?(patient|client|customer)\b"
     r"|\b(remote access|access|admin|door|alarm) (codes?|pins?)\b.*\b(for|to) (the )?\w+ account\b"
@@ -291,6 +304,8 @@ _NEGATED_EMERGENCY = re.compile(
 )
 
 
+# "can't really lift my arm", "can't even breathe": the hedge does not change the symptom
+_HEDGED = re.compile(r"\b(cant|cannot|couldnt|can not) (really|even|just|quite|barely|hardly) ")
 _DROPPED_G = re.compile(r"(?<=[a-z]{2}[bcdfghklmnprstvwz])in\b")
 # "emergency" naming a thing, not a situation: "I'm her emergency contact"
 _EMERGENCY_THING = re.compile(r"\bemergency (contact|contacts|number on file|card|fund)\b")
@@ -307,6 +322,7 @@ def emergency_hit(text: str, phrases: Iterable[str]) -> str | None:
     # "droopin", "endin it": the dropped g restored, as a second reading of the same words
     t = f"{t} | {_DROPPED_G.sub('ing', t)} "
     t = t.replace("'", "")  # "dont want to be here" is "don't want to be here"
+    t = _HEDGED.sub(r"\1 ", t)
     for p in phrases:
         parts = [normalize(x).replace("'", "") for x in p.split(" + ")]
         if not all(parts) or not all(f" {n} " in t for n in parts):

@@ -10,6 +10,7 @@ import re
 
 from appliance.agent.nlu.calendar_words import (
     ANCHORS,
+    MONTHS,
     PARTS_OF_DAY,
     WEEKDAYS,
     corrected,
@@ -112,6 +113,8 @@ def _extract_time(text: str, expect: bool = False) -> str | None:
     rel = r"(?=\b(half|quarter|\w+ \w+|\w+) (past|after|to|till|before) (\w+))"
     for m in re.finditer(rel, joined):
         at = joined[: m.start()].count(" ")
+        if at and (toks[at - 1] in UNITS or toks[at - 1].isdigit()):
+            continue  # "... zero one seven two after five": the two ends a phone number
         pod = _local_pod(toks, at, at + len(m.group(1).split()) + 2)
         hour = small_number([m.group(3)], 0)
         if m.group(1) in ("half", "quarter"):
@@ -132,8 +135,9 @@ def _extract_time(text: str, expect: bool = False) -> str | None:
         n = small_number(toks, i)
         if n is None or tok in ("o", "oh") or not 0 < n[0] <= 23:
             continue
-        if toks[i].endswith(("st", "nd", "rd", "th")) and not toks[i].isdigit():
-            continue  # ordinal word: a date
+        if (toks[i].endswith(("st", "nd", "rd", "th")) and not toks[i].isdigit()) or (
+                i and toks[i - 1] in MONTHS):
+            continue  # ordinal word or a day after its month ("December 8th in the morning")
         j = i + n[1]
         run = 0
         while i + run < len(toks) and (toks[i + run] in UNITS or toks[i + run] in ("oh", "o")

@@ -126,6 +126,13 @@ _SOMEONE_TO_SPEAK_WITH = re.compile(
     r"(?: to| with)?\b"
 )
 # "is tony there", "is is Jason around": a colleague asked for by name
+# "can i talk to sandra in scheduling": a person, named with where they work
+_PERSON_IN = re.compile(
+    r"\b(?:talk|speak) (?:to|with) (\w+) (?:in|from|at|over in|down in|up in) (?:the )?"
+    r"(?:scheduling|billing|front desk|front office|reception|records|accounting|accounts|sales|"
+    r"support|lab|pharmacy|admin|administration|hr|human resources|dispatch|customer service|"
+    r"office|help desk|helpdesk|service desk)\b"
+)
 _NAMED_COLLEAGUE = re.compile(
     r"^(?:(?:hi|hello|hey|yeah|yes|so|oh) )*is (\w+)(?: \w+)? (?:there|around|in|available)\b"
 )
@@ -147,6 +154,8 @@ _CONTACT = re.compile(
     r"(?:my (?:cell|mobile|number|direct line) )?"
     r"((?:(?:\d+|zero|oh|o|one|two|three|four|five|six|seven|eight|nine|double|triple)(?: |-|$))+)"
 )
+# "can you have Jorge call me at ...": someone asked to call back, so the number is the request
+_HAVE_SOMEONE = re.compile(r"\b(?:have|get|ask) (?!(?:you|u|ya)\b)(?:\w+ ){1,3}(?:to )?$")
 CONTACT_MIN_WORDS = 8  # words left besides the contact details for them to be just that
 DEPARTMENT_CONFIDENCE = 0.6
 # Cosine to the nearest emergency phrase/example at which a turn *possibly* describes an
@@ -257,6 +266,9 @@ class Understander:
             named.group(1) in self.workflow.entities[s].values for s in self._transfer_vocab
         ):
             return f"is {named.group(1)} there"
+        if (at := _PERSON_IN.search(norm)) is not None and at.group(1) not in _NOT_A_NAME and (
+                at.group(1) not in ASK_FOR_ANY):
+            return at.group(0)
         if (one := _THE_ONE_WHO.search(norm)) is not None and one.group(1) not in _NOT_A_NAME:
             return f"{one.group(1)}, the one who"
         line = _ON_THE_LINE.search(norm)
@@ -310,7 +322,8 @@ class Understander:
         moved, call me at 206 555 0117") are left out, so they do not read as a callback."""
         norm = normalize(text)
         m = _CONTACT.search(norm)
-        if m is None or len("".join(digit_runs(m.group(1)))) < 7:
+        if (m is None or len("".join(digit_runs(m.group(1)))) < 7
+                or _HAVE_SOMEONE.search(norm[: m.start()])):
             return self.classifier.predict(text, vec)
         rest = f"{norm[: m.start()]} {norm[m.end() :]}".strip()
         if len(rest.split()) < CONTACT_MIN_WORDS or _CALLBACK_BY.search(rest):
@@ -377,7 +390,11 @@ class Understander:
         if forced is None and (pitch := _SALES_PITCH.search(norm)):
             why.append(f"sales pitch '{pitch.group(0)}': out of scope")
             forced = self._kind.get("refuse")
-        job = forced is None and _JOB_SEEKING.search(norm) is not None
+        seeking = _JOB_SEEKING.search(norm) if forced is None else None
+        job = seeking is not None
+        if seeking is not None and not seeking.group(0).startswith("apply"):
+            why.append(f"job seeking '{seeking.group(0)}': out of scope")  # not "apply for aid"
+            forced = self._kind.get("refuse")
         asked = self._asks_for(text) if forced is None and not job else None
         callback = False
         if forced is None and not job and (hit := asked or phrase_hit(text, wf.human_words())) and (

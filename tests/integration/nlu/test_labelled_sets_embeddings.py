@@ -206,6 +206,14 @@ FRESH = {
     # injections and pitches then drove rules
     "blind33": ({"reception": 1.0, "appointments": 0.98, "leads": 0.98, "support": 1.0}, 0.96, 0),
     "blind34": ({"reception": 0.98, "appointments": 1.0, "leads": 0.96, "support": 0.98}, 0.95, 0),
+    # measured once at 74a95d2: blind35 98.3/91.7/96.3/98.2% (leads entities 83%, a swelling
+    # throat and a numb arm only asked about), blind36 100/100/100/98.2% (every target met),
+    # blind37 96.6/96.6/100/96.4% ("talk to sandra in scheduling" missed), blind38
+    # 98.3/91.7/96.3/96.4% (an overdose only asked about); their misses then drove rules
+    "blind35": ({"reception": 0.98, "appointments": 0.98, "leads": 0.98, "support": 0.98}, 0.95, 0),
+    "blind36": ({"reception": 0.98, "appointments": 0.98, "leads": 0.98, "support": 0.98}, 0.95, 0),
+    "blind37": ({"reception": 0.98, "appointments": 0.98, "leads": 0.98, "support": 0.98}, 0.95, 0),
+    "blind38": ({"reception": 0.98, "appointments": 0.98, "leads": 0.98, "support": 0.98}, 0.95, 0),
 }
 
 

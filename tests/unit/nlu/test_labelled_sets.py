@@ -84,6 +84,7 @@ DISPUTED = {
     # blind23/24 label the same refusal of the robot as anger; either way it is a transfer
     "I don't want a robot, put me through to the receptionist": "anger",
     "bro the zoom app keeps kicking me out of meetings, like third time today": "anger",
+    "i don't want a bot i want a real human transfer me": "anger",  # blind37; blind2x say anger
 }
 
 
