@@ -157,6 +157,18 @@ def _extract_date(text: str, today: date, region: str = "US") -> date | None:
             d = safe_date(today.year + 1, month, day)
         return d
     for name, (month, day) in _HOLIDAYS.items():
+        # "the Monday after Christmas", "the Friday before Halloween"
+        if m := re.search(rf"\b({'|'.join(WEEKDAYS)}) (after|before) {name}\b", joined):
+            d = safe_date(today.year, month, day)
+            if d is not None and d < today:
+                d = safe_date(today.year + 1, month, day)
+            if d is None:
+                return None
+            step = 1 if m.group(2) == "after" else -1
+            d += timedelta(days=step)
+            while d.weekday() != WEEKDAYS[m.group(1)]:
+                d += timedelta(days=step)
+            return d
         if re.search(rf"(?<!before )(?<!after )(?<!until )(?<!till )(?<!by )(?<!over )"
                      rf"(?<!around )\b{name}\b", joined):
             d = safe_date(today.year, month, day)

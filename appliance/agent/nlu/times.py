@@ -131,6 +131,14 @@ def _extract_time(text: str, expect: bool = False) -> str | None:
             hh = _hour_for(h, ampm, pod)
             if hh is not None:
                 return f"{hh:02d}:{mins:02d}"
+    # "half eleven" (British): half past the hour
+    for m in re.finditer(r"(?<!and a )(?<!an )\bhalf (\w+)\b", joined):
+        at = joined[: m.start()].count(" ")
+        hour = small_number([m.group(1)], 0)
+        if hour is not None and 1 <= hour[0] <= 12:
+            hh = _hour_for(hour[0], None, _local_pod(toks, at, at + 2))
+            if hh is not None:
+                return f"{hh:02d}:30"
     for i, tok in enumerate(toks):
         n = small_number(toks, i)
         if n is None or tok in ("o", "oh") or not 0 < n[0] <= 23:

@@ -85,6 +85,8 @@ _WANT_PERSON = re.compile(
     r"\b(?:i|we) (?:want|need|demand) (?:your|a|the) (?:manager|supervisor|boss|human|"
     r"human being|real person|live person)\b"
     r"|\bput (?:a|an) (?:real |live )?(?:human|person)(?: being)? on\b"
+    r"|\b(?:get|put) (?:a |an )?(?:live|real|actual) (?:\w+ )?(?:person|human|tech|technician|"
+    r"agent|rep|representative)\b"
     r"|\b(?:somebody|someone|anyone|anybody|a person)(?: who| that)? (?:speaks?|habla) "
     r"(?:spanish|espanol|español|mandarin|cantonese|chinese|vietnamese|korean|russian|arabic|"
     r"french|portuguese|polish|tagalog|haitian creole|creole)\b|\bhabla(?:s)? (?:espanol|español)\b"
@@ -133,6 +135,11 @@ _PERSON_IN = re.compile(
     r"support|lab|pharmacy|admin|administration|hr|human resources|dispatch|customer service|"
     r"office|help desk|helpdesk|service desk)\b"
 )
+# "can you put me through to a person": a person, whatever topic was named before
+_TO_A_PERSON = re.compile(
+    r"\b(?:put me through|transfer me|connect me|put me) to (?:a|an|some) (?:real |live |actual )?"
+    r"(?:person|human|human being|body)\b"
+)
 _NAMED_COLLEAGUE = re.compile(
     r"^(?:(?:hi|hello|hey|yeah|yes|so|oh) )*is (\w+)(?: \w+)? (?:there|around|in|available)\b"
 )
@@ -156,6 +163,11 @@ _CONTACT = re.compile(
 )
 # "can you have Jorge call me at ...": someone asked to call back, so the number is the request
 _HAVE_SOMEONE = re.compile(r"\b(?:have|get|ask) (?!(?:you|u|ya)\b)(?:\w+ ){1,3}(?:to )?$")
+# "my number's 813 555 0137 if you need to call me": where to call, not a request to
+_IF_NEEDED = re.compile(
+    r"\b(?:if|in case) (?:you|u|y'all|you guys) (?:need|want|have|wanna|got) to (?:call|reach|"
+    r"contact|ring|get a hold of|get hold of) (?:me|us)\b"
+)
 CONTACT_MIN_WORDS = 8  # words left besides the contact details for them to be just that
 DEPARTMENT_CONFIDENCE = 0.6
 # Cosine to the nearest emergency phrase/example at which a turn *possibly* describes an
@@ -253,6 +265,8 @@ class Understander:
         """"speak/talk/put me through to|with ... <who>" where <who> is a speak_to_human
         keyword (sales, engineer, technician...) or "staff" within four words."""
         norm = normalize(text)
+        if _TO_A_PERSON.search(norm) is not None:
+            return "to a person"
         if (other := _SOMEONE_TO_SPEAK_WITH.search(norm)) is not None:
             return f"{other.group(0).split()[0]} … speak"
         if (want := _WANT_PERSON.search(norm)) is not None:
@@ -321,6 +335,11 @@ class Understander:
         """The classifier's guess; contact details closing a longer request ("we need our IT
         moved, call me at 206 555 0117") are left out, so they do not read as a callback."""
         norm = normalize(text)
+        lean = " ".join(_IF_NEEDED.sub(" ", norm).split())
+        if lean != norm and len(lean.split()) >= CONTACT_MIN_WORDS and not _CALLBACK_BY.search(
+                lean):
+            text, norm = lean, lean
+            vec = self.encoder.encode([lean])[0] if self.encoder is not None else None
         m = _CONTACT.search(norm)
         if (m is None or len("".join(digit_runs(m.group(1)))) < 7
                 or _HAVE_SOMEONE.search(norm[: m.start()])):

@@ -214,6 +214,11 @@ FRESH = {
     "blind36": ({"reception": 0.98, "appointments": 0.98, "leads": 0.98, "support": 0.98}, 0.95, 0),
     "blind37": ({"reception": 0.98, "appointments": 0.98, "leads": 0.98, "support": 0.98}, 0.95, 0),
     "blind38": ({"reception": 0.98, "appointments": 0.98, "leads": 0.98, "support": 0.98}, 0.95, 0),
+    # measured once at 75b2ae0: blind39 100/96.6/98.2/94.6% (a roommate's overdose only asked
+    # about), blind40 98.3/96.6/98.2/96.4% ("put me through to a person" beside a shared
+    # patient and "get a live support person on the phone" missed); their misses drove rules
+    "blind39": ({"reception": 0.98, "appointments": 0.98, "leads": 0.98, "support": 0.98}, 0.95, 0),
+    "blind40": ({"reception": 0.98, "appointments": 0.98, "leads": 0.98, "support": 0.98}, 0.95, 0),
 }
 
 

@@ -85,6 +85,8 @@ DISPUTED = {
     "I don't want a robot, put me through to the receptionist": "anger",
     "bro the zoom app keeps kicking me out of meetings, like third time today": "anger",
     "i don't want a bot i want a real human transfer me": "anger",  # blind37; blind2x say anger
+    "blue screen it keeps getting a blue screen and restarting this is the third time today and "
+    "I have payroll due": "anger",  # blind39; "third time" is anger in most sets
 }
 
 
