@@ -264,8 +264,8 @@ def _wildcard(phrase: str) -> re.Pattern[str]:
 
 _CALLER = frozenset({"me", "us"})
 # "it ain't an emergency", "I'm not interested": a keyword said to deny it is no evidence
-_NEGATED = re.compile(r" (?:not|isn't|isnt|ain't|aint|wasn't|wasnt|never)(?: (?:a|an|really|"
-                      r"exactly|actually|quite|that))? $")
+_NEGATED = re.compile(r" (?:not|isn't|isnt|ain't|aint|wasn't|wasnt|never|don't|dont|dare)"
+                      r"(?: (?:a|an|really|exactly|actually|quite|that))? $")
 
 
 def _spans(padded: str, phrase: str) -> list[tuple[int, int]]:

@@ -346,7 +346,7 @@ _CALLBACK_NAME = re.compile(
 # a name said as its own sentence: "Cancel. Mike Brennan. Thursday.", "... that I called. Denise."
 _FRAGMENT_NAME = re.compile(
     rf"(?:^|[.!?,] )({_CAP}(?: {_CAP}){{1,2}})(?=[.!?,]|$)"
-    rf"|(?i:called|calling|message)[.!?] ({_CAP})[.!?]?$"
+    rf"|(?i:called|calling|message|back)[.!?] ({_CAP})[.!?]?(?:$| \d)"
 )
 # a name closing the request, or just before the number: "... call me back Mark Feldman",
 # "... a call back today Lisa Moreno five oh three ..."
@@ -410,7 +410,8 @@ def _name_in_frame(text: str) -> list[str]:
     return []
 
 
-_FOR_NAME = re.compile(r"\bfor (?:(?:for|uh|um|er),? )*([A-Z][a-z'-]+(?: [A-Z][a-z'-]+){0,2})")
+_FOR_NAME = re.compile(r"\bfor (?:(?:for|uh|um|er),? )*(?:(?i:mister|mr\.?|mrs\.?|ms\.?|miss) )?"
+                       r"([A-Z][a-z'-]+(?: [A-Z][a-z'-]+){0,2})")
 _NOT_NAMES = frozenset(
     [*WEEKDAYS, *MONTHS, "today", "tomorrow", "tonight", "morning", "afternoon", "evening", "dr"]
 )

@@ -55,6 +55,7 @@ _ANY_PERSON = frozenset({"human", "actual"})
 # your energy costs"); "we sell ..." alone is not one (a prospect describing its business)
 _SALES_PITCH = re.compile(
     r"\b(?:calling to sell|i'm selling|we're offering|we are offering|save you money|"
+    r"we have a special on|we're running a special|we are running a special|special offer for|"
     r"saving you money|(?:cut|cutting|lower|lowering|reduce|reducing) your (?:(?:clinic|clinics|"
     r"clinic's|office|office's|practice's|business|business's) )?(?:energy|costs?|"
     r"bills?|rates?|utility|utilities|phone bill|spend)|we help (?:medical|practices|clinics|"
@@ -124,7 +125,7 @@ _SOMEONE_TO_SPEAK_WITH = re.compile(
     r"\b(?:someone|somebody|anyone|anybody|(?:a|an) (?:real |actual |live )?(?:person|human|"
     r"lady|woman|man|guy|manager|supervisor|rep|representative|agent|tech|technician|"
     r"salesperson))(?: \S+){0,5} (?:i|we) (?:could|can|may|might) "
-    r"(?:speak|talk)"
+    r"(?:actually |really |just )?(?:speak|talk)"
     r"(?: to| with)?\b"
 )
 # "is tony there", "is is Jason around": a colleague asked for by name
@@ -157,7 +158,8 @@ _NOT_A_NAME = frozenset(
 )
 # "..., call me at 206 555 0117": contact details closing a request, not a callback request
 _CONTACT = re.compile(
-    r"\b(?:(?:you|can you|could you) )?(?:call|reach|ring) me (?:at|on) "
+    r"\b(?:(?:(?:you|can you|could you) )?(?:call|reach|ring) me (?:at|on)|my (?:callback|"
+    r"call back)(?: number)? is) "
     r"(?:my (?:cell|mobile|number|direct line) )?"
     r"((?:(?:\d+|zero|oh|o|one|two|three|four|five|six|seven|eight|nine|double|triple)(?: |-|$))+)"
 )

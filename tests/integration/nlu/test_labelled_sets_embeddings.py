@@ -219,6 +219,11 @@ FRESH = {
     # patient and "get a live support person on the phone" missed); their misses drove rules
     "blind39": ({"reception": 0.98, "appointments": 0.98, "leads": 0.98, "support": 0.98}, 0.95, 0),
     "blind40": ({"reception": 0.98, "appointments": 0.98, "leads": 0.98, "support": 0.98}, 0.95, 0),
+    # measured once at 95e13bf: blind41 98.3/93.2/100/98.2% (every escalation), blind42
+    # 98.3/94.9/96.4/92.7%, reception entities 85% ("is there anybody there I can actually
+    # speak to" missed, five injections not seen); their misses then drove rules
+    "blind41": ({"reception": 0.98, "appointments": 0.98, "leads": 0.98, "support": 0.98}, 0.92, 0),
+    "blind42": ({"reception": 0.98, "appointments": 0.98, "leads": 0.98, "support": 0.98}, 0.95, 0),
 }
 
 

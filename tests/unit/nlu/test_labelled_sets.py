@@ -87,6 +87,7 @@ DISPUTED = {
     "i don't want a bot i want a real human transfer me": "anger",  # blind37; blind2x say anger
     "blue screen it keeps getting a blue screen and restarting this is the third time today and "
     "I have payroll due": "anger",  # blind39; "third time" is anger in most sets
+    "blue screen. again. third time today": "anger",  # blind42, likewise
 }
 
 
