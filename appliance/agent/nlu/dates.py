@@ -139,29 +139,27 @@ def extract_date(text: str, today: date, region: str = "US") -> date | None:
     return moved_to(text, first, lambda rest: _extract_date(rest, today, region))
 
 
+def _upcoming(month: int, day: int, year: int | None, today: date) -> date | None:
+    """The date said; without a year, the next one on or after today."""
+    d = safe_date(year or today.year, month, day)
+    if d is not None and year is None and d < today:
+        d = safe_date(today.year + 1, month, day)
+    return d
+
+
+_WEEKDAY_ALT = "|".join(WEEKDAYS)
+
+
 def _extract_date(text: str, today: date, region: str = "US") -> date | None:
     toks = tokenize(text)
     joined = " ".join(toks)
-    num = numeric(toks, region)
-    if num is not None:
-        month, day, year = num
-        d = safe_date(year or today.year, month, day)
-        if d is not None and year is None and d < today:
-            d = safe_date(today.year + 1, month, day)
-        return d
-    md = month_day(toks)
-    if md is not None:
-        month, day, year = md
-        d = safe_date(year or today.year, month, day)
-        if d is not None and year is None and d < today:
-            d = safe_date(today.year + 1, month, day)
-        return d
+    found = numeric(toks, region) or month_day(toks)
+    if found is not None:
+        return _upcoming(*found, today)
     for name, (month, day) in _HOLIDAYS.items():
         # "the Monday after Christmas", "the Friday before Halloween"
-        if m := re.search(rf"\b({'|'.join(WEEKDAYS)}) (after|before) {name}\b", joined):
-            d = safe_date(today.year, month, day)
-            if d is not None and d < today:
-                d = safe_date(today.year + 1, month, day)
+        if m := re.search(rf"\b({_WEEKDAY_ALT}) (after|before) {name}\b", joined):
+            d = _upcoming(month, day, None, today)
             if d is None:
                 return None
             step = 1 if m.group(2) == "after" else -1
@@ -171,8 +169,7 @@ def _extract_date(text: str, today: date, region: str = "US") -> date | None:
             return d
         if re.search(rf"(?<!before )(?<!after )(?<!until )(?<!till )(?<!by )(?<!over )"
                      rf"(?<!around )\b{name}\b", joined):
-            d = safe_date(today.year, month, day)
-            return d if d is None or d >= today else safe_date(today.year + 1, month, day)
+            return _upcoming(month, day, None, today)
     if re.search(r"\ba week (from )?(today|now)\b", joined):
         return today + timedelta(days=7)
     if "day after tomorrow" in joined:
