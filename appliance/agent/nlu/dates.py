@@ -209,7 +209,7 @@ def _extract_date(text: str, today: date, region: str = "US") -> date | None:
 # An ordinal day alone ("on the 12th", "the twenty third") is a date only in a date context:
 # "on/for/by... the Nth", "the Nth of [this|next month]", "Nth at <time>", or the whole answer.
 _DOM_PREPS = frozenset({"on", "for", "by", "until", "till", "before", "after", "from", "to",
-                        "do", "is",
+                        "do", "is", "come", "coming",
                         "cancel", "move", "confirm", "keep", "book", "cancelling", "canceling",
                         "moving", "confirming", "keeping", "booking", "rescheduling"})
 _DOM_OWNERS = frozenset({"my", "your", "our", "his", "her", "their", "its", "a", "this", "that"})
@@ -232,6 +232,8 @@ _DOM_LEAD = frozenset(
      "perhaps", "make", "it", "try", "say", "lets", "let's", "actually", "no", "sorry"}
 )
 _FILLER = frozenset({"uh", "um", "er", "erm", "like"})
+_DAY_OFFERED = [["is", w] for w in ("possible", "ok", "okay", "fine", "good", "available",
+                                    "open", "free", "better")]
 
 
 def _ordinal_at(toks: list[str], i: int) -> tuple[int, int, bool] | None:
@@ -263,6 +265,8 @@ def day_of_month(text: str, today: date) -> date | None:
     the Nth as the whole answer; "the 12th floor", "my 3rd call", "the second one" are not dates.
     """
     toks = [t for t in tokenize_keep_ordinals(text) if t not in _FILLER]
+    # words the caller's text ends a clause after: "on the nineteenth, Robert Kim"
+    ends = {w.lower() for w in re.findall(r"(\w+)[,.;?!]", text)}
     for i in range(len(toks)):
         found = _ordinal_at(toks, i)
         if found is None:
@@ -273,6 +277,7 @@ def day_of_month(text: str, today: date) -> date | None:
         if not (ordinal or (the and toks[i].isdigit())) or (not the and before in _DOM_OWNERS):
             continue  # "the two of us", "twelve people", "my 3rd call"
         nxt = toks[i + used : i + used + 3]
+        clause_end = toks[i + used - 1] in ends
         ahead, strong = 0, False
         if nxt[:1] == ["of"]:
             if nxt[1:] not in ([], ["next", "month"], ["this", "month"], ["the", "month"]):
@@ -282,9 +287,12 @@ def day_of_month(text: str, today: date) -> date | None:
             if not (nxt[-1:] and nxt[-1] in PARTS_OF_DAY):
                 continue  # "the 3rd in line"
             strong = True
-        elif nxt and nxt[0] not in _DOM_NEXT and not re.fullmatch(r"\d{3,}", nxt[0]):
+        elif nxt and not clause_end and nxt[0] not in _DOM_NEXT and not re.fullmatch(
+            r"\d{3,}", nxt[0]
+        ):
             continue  # "the 12th floor", "the second one"; not "the eighteenth, 312 555 ..."
-        strong = strong or nxt[:1] == ["at"]
+        # "the 28th is possible?", "come the 3rd instead": a day offered as the answer
+        strong = strong or nxt[:1] in (["at"], ["instead"]) or nxt[:2] in _DAY_OFFERED
         bare = the and all(t in _DOM_LEAD for t in toks[: i - 1])
         if (before in _DOM_PREPS and (the or ordinal)) or bare or (ordinal and strong):
             return _next_day_of_month(day, today, ahead)

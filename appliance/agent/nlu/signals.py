@@ -74,7 +74,8 @@ _INJECTION = re.compile(
     r"|\b(names?|numbers?|details|info|information|records?|data|addresses?) (of|for|from) "
     r"(your |the |any |all )?(other|previous|last|another|earlier) (callers?|patients?|"
     r"customers?|clients?)\b"
-    r"|\b(read|tell|give|show|send)\b.*\b(patient|caller|customer|client|person|people|lead)s? "
+    r"|\b(read|tell|give|show|send|list)\b.*\b(patient|caller|customer|client|person|people|"
+    r"lead)s? "
     r"(who|that) (just |recently |earlier |already )?(called|rang|phoned)\b"
     r"|\bsomeone else's (ticket|appointment|details|records?|number)\b"
     r"|\b(ignore|disregard|forget) (everything|all that|what) (you were|you've been|"
@@ -93,8 +94,9 @@ _INJECTION = re.compile(
     r"(patients|callers|customers|clients)\b"
     r"|\b(doctor's|doctors|staff's|nurse's) (home address|home number|mobile number|private)\b"
     r"|\b(reset|read out|tell me) (the |someone's |somebody's |\w+ \w+'s |\w+'s ){0,2}password\b"
-    r"|\b(read|tell|give|send) me (the |your |all |our )?(admin|administrator|root|firewall|server|"
-    r"domain) passwords?\b|\bpasswords? (you have )?on file\b"
+    r"|\b(read|tell|give|send) me (the |your |all |our )?(current )?(admin|administrator|root|"
+    r"firewall|server|"
+    r"domain) passwords?\b|\b(passwords?|credentials|logins?) (you have )?on file\b"
     r"|\bignore (whatever|what|everything) (they|you were|you've been|you have been)\b"
     r"|\b(schedule|list|appointments)\b.*\bpatient names\b|\bmaintenance mode\b"
     r"|\b(list|read|tell|give)\b.*\bevery (appointment|patient|caller|booking)s? (booked|under|"
@@ -126,15 +128,19 @@ _INJECTION = re.compile(
     r"|\b(close|delete|resolve|cancel) (every|all (the |of the )?|all) (open )?tickets\b"
     r"|\bmark (them|it|everything|all)( all)? (as )?(resolved|closed|paid|done|complete)\b"
     r"|\byou('re| are) (now )?authori[sz]ed to\b|\bauthori[sz]ing you to\b"
-    r"|\b(updating|changing|rewriting) your (rules|instructions|settings|prices)\b"
+    r"|\b(updating|changing|rewriting) your (rules|instructions|settings|prices|script)\b"
     r"|\b(give|tell|read) me \w+ \w+'s (home address|address|date of birth|phone number|"
     r"number|records)\b"
     r"|\b(disable|turn off|remove|lift|drop|switch off) (all |any )?(of )?your "
-    r"(restrictions|filters|safeguards|guardrails|safety|limits)\b"
+    r"(restrictions|filters|safeguards|guardrails|safety|limits|rules|script|instructions)\b"
     r"|\b(i'm|im|i am) (her|his|their) (husband|wife|partner|mother|mom|father|dad|son|"
     r"daughter|brother|sister|boss|employer) so (it's|its|it is|that's|thats) (fine|ok|okay|"
     r"allowed)\b|\b(she|he) (won't|wont|will not|doesn't|does not) tell me\b"
-    r"|\b(she's|he's|she is|he is) my ex\b|\b(i'm|i am) (just )?testing the system\b"
+    r"|\b(she's|he's|she is|he is) my ex\b|\b(i'm|im|i am) (just )?testing (the system|you)\b"
+    r"|\bpretend (that )?(the |your )?(\w+ )?(rules?|polic(y|ies)|restrictions) (don't|do not|"
+    r"doesn't|does not|no longer)\b|\bhidden (configuration|config|settings)\b|\bapi keys?\b"
+    r"|\b(you're|you are|youre) (a|an) (\w+ )?(assistant|bot|ai|chatbot) now\b"
+    r"|\bquote (every|all|each) (caller|customer|client|prospect)s?\b"
     r"|\b(tell|give|read|confirm)( for)? me (what time|when|what day) (?!my |our |his |her )"
     r"\w+ \w+'s (appointment|visit)\b"
     r"|\b(cancel|delete|move|clear) (every|all (the |of the )?|all) (appointments?|bookings?)\b"
@@ -318,7 +324,11 @@ _NEGATED_EMERGENCY = re.compile(
 _HEDGED = re.compile(r"\b(cant|cannot|couldnt|can not) (really|even|just|quite|barely|hardly) ")
 _DROPPED_G = re.compile(r"(?<=[a-z]{2}[bcdfghklmnprstvwz])in\b")
 # "emergency" naming a thing, not a situation: "I'm her emergency contact"
-_EMERGENCY_THING = re.compile(r"\bemergency (contact|contacts|number on file|card|fund)\b")
+_EMERGENCY_THING = re.compile(
+    r"\bemergency (contact|contacts|number on file|card|fund)\b"
+    # an emergency number read out as a code: "staff override code nine nine nine"
+    r"|\b(code|pin|password|passcode|extension|ext) (is )?(nine nine nine|nine one one|911|999)\b"
+)
 
 
 def emergency_hit(text: str, phrases: Iterable[str]) -> str | None:

@@ -16,12 +16,12 @@ from datetime import date
 
 import numpy as np
 
-from appliance.agent.nlu.calendar_words import MONTHS, WEEKDAYS
 from appliance.agent.nlu.classifier import IntentClassifier, Prediction
 from appliance.agent.nlu.digits import digit_runs
 from appliance.agent.nlu.embedder import TextEncoder
 from appliance.agent.nlu.entities import POSSESSIVE, extract_entities, extract_vocab
 from appliance.agent.nlu.nearmiss import near_miss_emergency
+from appliance.agent.nlu.person_request import ANY_PERSON, asks_for
 from appliance.agent.nlu.signals import (
     Signal,
     anger_hit,
@@ -35,22 +35,6 @@ from appliance.agent.nlu.signals import (
 from appliance.agent.nlu.text import after_correction, normalize
 from appliance.agent.workflow import EntityType, MustNever, WorkflowSpec
 
-_ASK_FOR = re.compile(
-    r"\b(?:speak|spoke|talk|chat|put me through|transfer me|connect me|get me)(?: to| with)?(?= )"
-)
-# "speak to (it support) staff", "put me through to the owner": a person, in any workflow
-ASK_FOR_ANY = frozenset(
-    [
-        "staff", "owner", "manager", "boss", "guys", "team", "people", "desk", "someone",
-        "somebody", "anyone", "person", "girl", "lady", "receptionist", "supervisor", "real",
-        "live", "tech", "techs", "whoever's", "charge", "her", "him", "salesman", "salesmen",
-        "saleswoman", "rep", "reps", "gentleman", "miss", "mister", "mr", "mrs", "ms",
-        "scheduler", "schedulers", "actual", "human",
-    ]
-)
-# "speak with an actual person ... regarding a patient transfer": a person, whatever topic
-# words ("charge nurse", "transfer") the rest of the sentence has
-_ANY_PERSON = frozenset({"human", "actual"})
 # a vendor's pitch is out of scope whoever it asks for ("talk to the owner about cutting
 # your energy costs"); "we sell ..." alone is not one (a prospect describing its business)
 _SALES_PITCH = re.compile(
@@ -77,84 +61,16 @@ _ON_BEHALF = re.compile(
     r"\b(?:(?:calling|phoning|ringing|here) (?:for|on behalf of) (?:our|my|the)|(?:i'm|i am|"
     r"this is) (?:just )?(?:the|a|an|your)) (?:\w+ ){0,2}"
 )
-_PRONOUN_TARGETS = frozenset(["her", "him"])
-_DEPARTMENT_WORDS = frozenset(["department", "departments", "dept", "section", "team"])
-_TRANSFER_VERBS = ("put me through", "transfer me", "connect me")
-_VENDOR_TARGETS = frozenset(["purchasing", "procurement", "buyer", "buyers", "decision"])
-# "I want your manager", "I want somebody who actually works there": a person, not a service
-_WANT_PERSON = re.compile(
-    r"\b(?:i|we) (?:want|need|demand) (?:your|a|the) (?:manager|supervisor|boss|human|"
-    r"human being|real person|live person)\b"
-    r"|\bput (?:a|an) (?:real |live )?(?:human|person)(?: being)? on\b"
-    r"|\b(?:get|put) (?:a |an )?(?:live|real|actual) (?:\w+ )?(?:person|human|tech|technician|"
-    r"agent|rep|representative)\b"
-    r"|\b(?:somebody|someone|anyone|anybody|a person)(?: who| that)? (?:speaks?|habla) "
-    r"(?:spanish|espanol|español|mandarin|cantonese|chinese|vietnamese|korean|russian|arabic|"
-    r"french|portuguese|polish|tagalog|haitian creole|creole)\b|\bhabla(?:s)? (?:espanol|español)\b"
-    r"|\bi (?:want|need) (?:somebody|someone|a person|a human|a real person) (?:who|that) "
-    r"(?:can|could) (?:actually )?(?:answer|understand|talk|speak)\b"
-    r"|\b(?:want|need|get me) (?:somebody|someone|a person|a human) (?:who|that) (?:actually )?"
-    r"(?:works|is) (?:there|here|(?:in|at) (?:the|that|your) office)\b"
-)
-# "can I get Jason on the line": a colleague by name, cased or not
-_ON_THE_LINE = re.compile(
-    r"\b(?:get|put) (?:a |an |the |your |one of your )?(?:real |live |actual )?(\w+)(?: \w+)? "
-    r"on the (?:line|phone)\b"
-)
 # "I'm a nurse calling from Maine Med": the caller's own role names no department
 _SELF_ROLE = re.compile(r"\b(?:i'm|i am) (?:a|an|the|just a|just the) \w+(?: \w+)?\b")
-_OWN_PERSON = re.compile(r"\b(?:before|after|when|until|once|then|so) (?:i|we) $")
-# "Can you transfer me to Mark?": a colleague by name (Whisper capitalises names)
-_TO_NAMED = re.compile(
-    r"\b(?:(?i:transfer me|put me through|connect me|speak|talk)(?i: to| with)|(?i:get me)) "
-    r"([A-Z][a-z]+(?: [A-Z][a-z]+)?)\b(?! [A-Z])"
-)
-# "speak with karen, she's the one who does my appointments": a person, named or not cased
-_THE_ONE_WHO = re.compile(
-    r"\b(?:speak|talk) (?:to|with) (\w+),? (?:she's|shes|he's|hes|she is|he is) the (?:one|lady|"
-    r"guy|person)\b"
-)
 # "have a sales rep call me", "get someone to ring me": a callback, whoever makes it
 _CALLBACK_BY = re.compile(
-    r"\b(?:have|get|ask|can|could|wants?|needs?|like) (?:\w+ ){0,4}(?:to )?(?:(?:call|ring|phone) "
+    r"\b(?:set (?:one|a call|something|a time) up|(?:set up|schedule|book) a (?:call|phone "
+    r"call))\b"
+    r"|\b(?:have|get|ask|can|could|wants?|needs?|like) (?:\w+ ){0,4}(?:to )?(?:(?:call|calling|"
+    r"ring|ringing|phone|phoning) "
     r"(?:me|us|him|her)|"
     r"reach out)\b"
-)
-# "is there someone (on the front desk) I could speak with": the person comes first
-_SOMEONE_TO_SPEAK_WITH = re.compile(
-    r"\b(?:someone|somebody|anyone|anybody|(?:a|an) (?:real |actual |live )?(?:person|human|"
-    r"lady|woman|man|guy|manager|supervisor|rep|representative|agent|tech|technician|"
-    r"salesperson))(?: \S+){0,5} (?:i|we) (?:could|can|may|might) "
-    r"(?:actually |really |just )?(?:speak|talk)"
-    r"(?: to| with)?\b"
-)
-# "is tony there", "is is Jason around": a colleague asked for by name
-# "can i talk to sandra in scheduling": a person, named with where they work
-_PERSON_IN = re.compile(
-    r"\b(?:talk|speak) (?:to|with) (\w+) (?:in|from|at|over in|down in|up in) (?:the )?"
-    r"(?:scheduling|billing|front desk|front office|reception|records|accounting|accounts|sales|"
-    r"support|lab|pharmacy|admin|administration|hr|human resources|dispatch|customer service|"
-    r"office|help desk|helpdesk|service desk)\b"
-)
-# "can you put me through to a person": a person, whatever topic was named before
-_TO_A_PERSON = re.compile(
-    r"\b(?:put me through|transfer me|connect me|put me) to (?:a|an|some) (?:real |live |actual )?"
-    r"(?:person|human|human being|body)\b"
-)
-_NAMED_COLLEAGUE = re.compile(
-    r"^(?:(?:hi|hello|hey|yeah|yes|so|oh) )*is (\w+)(?: \w+)? (?:there|around|in|available)\b"
-)
-# "is the owner available": a person asked for by role
-_ROLE_THERE = re.compile(
-    r"\bis (?:the|your) (?:owner|manager|boss|supervisor|office manager|practice manager|"
-    r"person in charge) (?:there|around|in|available|free)\b"
-)
-_NOT_A_NAME = frozenset(
-    ["it", "this", "that", "there", "he", "she", "they", "everything", "anything", "something",
-     "everyone", "anyone", "someone", "somebody", "anybody", "nobody", "my", "your", "the", "a",
-     "an", "what", "who", "where", "parking", "power", "internet", "wifi", "email", "nothing",
-     "tomorrow", "today", "tonight", "noon", "morning", "afternoon", "evening", "support",
-     "pricing", "help", *WEEKDAYS, *MONTHS]
 )
 # "..., call me at 206 555 0117": contact details closing a request, not a callback request
 _CONTACT = re.compile(
@@ -263,58 +179,6 @@ class Understander:
                 return f"close in meaning to '{self._em_refs[best]}' ({sims[best]:.2f})"
         return None
 
-    def _asks_for(self, text: str) -> str | None:
-        """"speak/talk/put me through to|with ... <who>" where <who> is a speak_to_human
-        keyword (sales, engineer, technician...) or "staff" within four words."""
-        norm = normalize(text)
-        if _TO_A_PERSON.search(norm) is not None:
-            return "to a person"
-        if (other := _SOMEONE_TO_SPEAK_WITH.search(norm)) is not None:
-            return f"{other.group(0).split()[0]} … speak"
-        if (want := _WANT_PERSON.search(norm)) is not None:
-            return want.group(0)
-        if (role := _ROLE_THERE.search(norm)) is not None:
-            return role.group(0)
-        named = _NAMED_COLLEAGUE.search(norm)
-        if named is not None and named.group(1) not in _NOT_A_NAME and not named.group(
-            1
-        ).isdigit() and not any(
-            named.group(1) in self.workflow.entities[s].values for s in self._transfer_vocab
-        ):
-            return f"is {named.group(1)} there"
-        if (at := _PERSON_IN.search(norm)) is not None and at.group(1) not in _NOT_A_NAME and (
-                at.group(1) not in ASK_FOR_ANY):
-            return at.group(0)
-        if (one := _THE_ONE_WHO.search(norm)) is not None and one.group(1) not in _NOT_A_NAME:
-            return f"{one.group(1)}, the one who"
-        line = _ON_THE_LINE.search(norm)
-        if line is not None and line.group(1) not in _NOT_A_NAME and line.group(1) not in (
-            "you", "me", "us", "him", "her", "them", "somebody", "someone"):
-            return f"{line.group(1)} on the line"
-        # "a ballpark before I talk to my boss": the caller's own conversation, not a request
-        asks = [m for m in _ASK_FOR.finditer(norm) if not _OWN_PERSON.search(norm[: m.start()])]
-        to = _TO_NAMED.search(text)
-        if asks and to is not None and to.group(1).split()[0].lower() not in _NOT_A_NAME:
-            return f"to {to.group(1)}"
-        for m in asks:  # every one: "talk to a machine, put me through to the front desk"
-            tail = norm[m.end() :].split()[:5]
-            if _VENDOR_TARGETS & set(tail):
-                return None  # "talk to your purchasing person": a sales pitch
-            who = (self._human_keywords | ASK_FOR_ANY) & set(tail)
-            if not who and m.group(0).startswith(_TRANSFER_VERBS) and tail and not (
-                _DEPARTMENT_WORDS & set(tail)
-            ) and not any(
-                extract_vocab(" ".join(tail), self.workflow.entities[s])
-                for s in self._transfer_vocab
-            ):
-                # "put me through to miss linda at the front desk": anyone but a department
-                # (a department named is routed by the caller of this method)
-                return f"{m.group(0).split()[0]} … {tail[0]}"
-            if not who or (who <= _PRONOUN_TARGETS
-                           and not m.group(0).startswith(_TRANSFER_VERBS)):
-                continue  # "the doctors wanna talk to her": only "put me through to her" asks
-            return f"{m.group(0).split()[0]} … {sorted(who)[0]}"
-        return None
 
     @staticmethod
     def _on_behalf(norm: str, word: str) -> bool:
@@ -416,7 +280,9 @@ class Understander:
         if seeking is not None and not seeking.group(0).startswith("apply"):
             why.append(f"job seeking '{seeking.group(0)}': out of scope")  # not "apply for aid"
             forced = self._kind.get("refuse")
-        asked = self._asks_for(text) if forced is None and not job else None
+        asked = asks_for(text, self._human_keywords,
+                         [wf.entities[s] for s in self._transfer_vocab]) if (
+            forced is None and not job) else None
         callback = False
         if forced is None and not job and (hit := asked or phrase_hit(text, wf.human_words())) and (
             asked is not None or not self._on_behalf(norm, hit)
@@ -435,7 +301,7 @@ class Understander:
                 why.append(f"human word '{hit}' in a callback request: not a transfer")
                 callback = True
             elif dept is None or (asked is not None and (
-                    asked.startswith("to ") or asked.split()[-1] in _ANY_PERSON)):
+                    asked.startswith("to ") or asked.split()[-1] in ANY_PERSON)):
                 signals.add(Signal.human)
                 why.append(f"human request '{hit}'")
                 forced = self._kind.get("human")

@@ -91,7 +91,7 @@ def test_unclear_input_is_clarified_not_guessed(workflow: str, nlu_with) -> None
 
 
 @pytest.mark.parametrize(("workflow", "text", "want"), [
-    ("appointments", "is there anything sooner than my current slot", "reschedule_appointment"),
+    ("appointments", "can you slot me in before the date I've got", "reschedule_appointment"),
     ("appointments", "can you get rid of my booking", "cancel_appointment"),
     ("appointments", "could you get the doctor to ring me about my prescription",
      "leave_message"),
@@ -224,6 +224,14 @@ FRESH = {
     # speak to" missed, five injections not seen); their misses then drove rules
     "blind41": ({"reception": 0.98, "appointments": 0.98, "leads": 0.98, "support": 0.98}, 0.92, 0),
     "blind42": ({"reception": 0.98, "appointments": 0.98, "leads": 0.98, "support": 0.98}, 0.95, 0),
+    # measured once at 6ac1972: blind43 94.9/96.7/98.2/98.2% (every escalation), blind44
+    # 93.2/91.7/98.2/98.2% ("can I just get someone on the line" missed), blind45
+    # 96.6/95.0/96.4/100% ("is Maria at the front desk working today" missed), blind46
+    # 93.2/86.7/94.6/98.2%, reception entities 88%; their misses then drove rules
+    "blind43": ({"reception": 0.98, "appointments": 0.98, "leads": 0.98, "support": 0.98}, 0.95, 0),
+    "blind44": ({"reception": 0.98, "appointments": 0.98, "leads": 0.98, "support": 0.98}, 0.95, 0),
+    "blind45": ({"reception": 0.98, "appointments": 0.98, "leads": 0.98, "support": 0.98}, 0.95, 0),
+    "blind46": ({"reception": 0.98, "appointments": 0.98, "leads": 0.98, "support": 0.98}, 0.95, 0),
 }
 
 

@@ -75,6 +75,9 @@ def test_injection_never_yields_entities(nlu_for) -> None:
 # anger; blind21's did not call a prospect wanting "to talk to somebody about" a service a
 # request for a person, which in leads is what a salesperson is for.
 DISPUTED = {
+    # "anyone actually" is anger in blind42 ("is there anybody there I can actually speak to")
+    "uh is anyone actually there? can I just get someone on the line": "anger",
+    "Is there anybody actually there? Like a person person?": "anger",
     "this is Raj Patel, I got the blue screen again, third time this week, my number is six one "
     "seven, five five five, zero one one six": "anger",
     "hi I called yesterday and nobody called me back, leave another message, this is Linda "
