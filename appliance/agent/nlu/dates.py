@@ -185,6 +185,8 @@ def _extract_date(text: str, today: date, region: str = "US") -> date | None:
     for i, tok in enumerate(toks):
         if tok not in WEEKDAYS or (tok in ("sat", "sun", "wed") and i and toks[i - 1] != "on"):
             continue
+        if i and toks[i - 1] in ("since", "last"):
+            continue  # "an earache since Saturday": a day gone by, not the one asked for
         wd = WEEKDAYS[tok]
         prev = toks[i - 1] if i else ""
         window = " ".join(toks[i : i + 4])
@@ -273,6 +275,10 @@ def day_of_month(text: str, today: date) -> date | None:
             continue
         day, used, ordinal = found
         the = i > 0 and toks[i - 1] == "the"
+        # "..., the twenty first I am free": the day opens a clause of its own
+        opens = the and re.search(
+            r"[,.;?!]\s+the\s+" + r"\W+".join(map(re.escape, toks[i : i + used])), text.lower()
+        ) is not None
         before = toks[i - 2] if the and i > 1 else (toks[i - 1] if i else "")
         if not (ordinal or (the and toks[i].isdigit())) or (not the and before in _DOM_OWNERS):
             continue  # "the two of us", "twelve people", "my 3rd call"
@@ -294,7 +300,7 @@ def day_of_month(text: str, today: date) -> date | None:
         # "the 28th is possible?", "come the 3rd instead": a day offered as the answer
         strong = strong or nxt[:1] in (["at"], ["instead"]) or nxt[:2] in _DAY_OFFERED
         bare = the and all(t in _DOM_LEAD for t in toks[: i - 1])
-        if (before in _DOM_PREPS and (the or ordinal)) or bare or (ordinal and strong):
+        if (before in _DOM_PREPS and (the or ordinal)) or bare or (ordinal and (strong or opens)):
             return _next_day_of_month(day, today, ahead)
     return None
 

@@ -29,6 +29,7 @@ _NAME_STOP = frozenset(
         "date",
         "dob",
         "birthday",
+        "birth",
         "a",
         "an",
         "and",
@@ -226,6 +227,10 @@ def _name_as_said(words: list[str], original: str) -> list[str]:
     """ "I'm Jordan Blake, Nimbus Analytics": a name ends at a comma the caller's text has;
     "it's Doris, Doris Whitaker" and "Douglas Whit... Douglas Whitfield": a name said again
     in full is taken whole."""
+    if len(words) in (2, 3) and (m := re.search(
+        rf"\b(?i:{re.escape(words[0])}),\s*({_CAP}) (?i:{re.escape(words[0])})\b", original
+    )):
+        return [m.group(1).lower(), words[0]]  # "Kowalski, Peter Kowalski": surname, then all
     if len(words) == 3 and words[2] == words[0]:  # a restart, the full name last
         again = re.findall(rf"\b(?i:{re.escape(words[0])}) ({_CAP})\b", original)
         return [words[0], again[-1].lower()] if again else words[:2]

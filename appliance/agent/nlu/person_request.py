@@ -107,7 +107,7 @@ _TO_A_PERSON = re.compile(
 
 _NAMED_COLLEAGUE = re.compile(
     r"^(?:(?:hi|hello|hey|yeah|yes|so|oh) )*is (\w+)(?: \w+)? (?:(?:at|on) the (?:front )?"
-    r"(?:desk|office|reception) )?(?:there|around|in|available|working)\b"
+    r"(?:desk|office|reception)\b|there|around|in|available|working)\b"
 )
 
 # "is the owner available": a person asked for by role
@@ -126,7 +126,7 @@ _NOT_A_NAME = frozenset(
 
 
 # "I don't need to talk to anyone, just leave a message", "no need to transfer me": declined
-_NO_PERSON_NEEDED = re.compile(
+NO_PERSON_NEEDED = re.compile(
     r"\b(?:(?:don't|dont|do not) (?:need|want|have) to (?:talk|speak) (?:to|with) (?:anyone|"
     r"anybody|someone|somebody|a person)|no need to (?:transfer|put|connect) me|(?:don't|dont|"
     r"do not) (?:need to )?(?:transfer|put|connect) me)\b"
@@ -139,7 +139,7 @@ def asks_for(
     """"speak/talk/put me through to|with ... <who>" where <who> is a speak_to_human
     keyword (sales, engineer, technician...) or "staff" within four words."""
     norm = normalize(text)
-    if _NO_PERSON_NEEDED.search(norm) is not None:
+    if NO_PERSON_NEEDED.search(norm) is not None:
         return None
     if _TO_A_PERSON.search(norm) is not None:
         return "to a person"

@@ -49,10 +49,13 @@ HALLUCINATIONS = frozenset(
     )
 )
 _INJECTION = re.compile(
-    r"\b(ignore|disregard|forget|override|bypass) (all |any |the |your |my |previous |prior |"
+    # "I forget the rules for fasting" is no order to the agent
+    r"(?<!\bi )(?<!\bi always )\b(ignore|disregard|forget|override|bypass) (all |any |the |your |"
+    r"my |previous |prior |"
     r"earlier |above )*(instructions?|rules?|prompts?|programming|guidelines|system)\b"
     r"|\bfrom now on,? (respond|answer|reply|talk|speak|act) (only|like|as|in)\b"
-    r"|\b(ignore|disregard|override|bypass) (the |your |all )?(\w+ ){0,2}(script|"
+    r"|(?<!\bi )(?<!\bi always )\b(ignore|disregard|override|bypass|forget) (the |your |all )?"
+    r"(\w+ ){0,2}(script|"
     r"instructions|rules|guidelines|polic(y|ies)|restrictions|training)\b"
     r"|\bforget (all )?your (\w+ ){0,2}(script|instructions|rules|guidelines|training)\b"
     r"|\b(forget|ignore) (that )?(you're|you are) (an?|the)\b"
@@ -141,6 +144,14 @@ _INJECTION = re.compile(
     r"doesn't|does not|no longer)\b|\bhidden (configuration|config|settings)\b|\bapi keys?\b"
     r"|\b(you're|you are|youre) (a|an) (\w+ )?(assistant|bot|ai|chatbot) now\b"
     r"|\bquote (every|all|each) (caller|customer|client|prospect)s?\b"
+    r"|\b(read|tell|give|show|list|send) me (the )?(notes on |details of |details on |notes for )?"
+    r"(the )?(last|previous|latest) (\w+ )?(leads|tickets|callers|patients|customers|clients|"
+    r"calls)\b|\b(read|tell|give|send) me (mr|mrs|ms|miss)\.? \w+'s\b"
+    r"|\b(locked out of|lost access to|can't get into|cant get into) the (\w+ )?system\b.*\b(read|"
+    r"tell|give|send) me\b"
+    r"|\bfrom now on,? (whenever|when|if) (anyone|anybody|someone|somebody|a caller|callers|"
+    r"people)\b|\bfrom now on,? (transfer|tell|give|quote|mark|send|route|put)\b"
+    r"|\b(that's|that is|this is) (the|our) new policy\b"
     r"|\b(tell|give|read|confirm)( for)? me (what time|when|what day) (?!my |our |his |her )"
     r"\w+ \w+'s (appointment|visit)\b"
     r"|\b(cancel|delete|move|clear) (every|all (the |of the )?|all) (appointments?|bookings?)\b"
@@ -325,7 +336,8 @@ _HEDGED = re.compile(r"\b(cant|cannot|couldnt|can not) (really|even|just|quite|b
 _DROPPED_G = re.compile(r"(?<=[a-z]{2}[bcdfghklmnprstvwz])in\b")
 # "emergency" naming a thing, not a situation: "I'm her emergency contact"
 _EMERGENCY_THING = re.compile(
-    r"\bemergency (contact|contacts|number on file|card|fund)\b"
+    r"\bemergency (contact|contacts|number on file|card|fund|questions?|screening|script|"
+    r"protocol|rules?|procedures?)\b"
     # an emergency number read out as a code: "staff override code nine nine nine"
     r"|\b(code|pin|password|passcode|extension|ext) (is )?(nine nine nine|nine one one|911|999)\b"
 )

@@ -21,7 +21,7 @@ from appliance.agent.nlu.digits import digit_runs
 from appliance.agent.nlu.embedder import TextEncoder
 from appliance.agent.nlu.entities import POSSESSIVE, extract_entities, extract_vocab
 from appliance.agent.nlu.nearmiss import near_miss_emergency
-from appliance.agent.nlu.person_request import ANY_PERSON, asks_for
+from appliance.agent.nlu.person_request import ANY_PERSON, NO_PERSON_NEEDED, asks_for
 from appliance.agent.nlu.signals import (
     Signal,
     anger_hit,
@@ -65,10 +65,10 @@ _ON_BEHALF = re.compile(
 _SELF_ROLE = re.compile(r"\b(?:i'm|i am) (?:a|an|the|just a|just the) \w+(?: \w+)?\b")
 # "have a sales rep call me", "get someone to ring me": a callback, whoever makes it
 _CALLBACK_BY = re.compile(
-    r"\b(?:set (?:one|a call|something|a time) up|(?:set up|schedule|book) a (?:call|phone "
-    r"call))\b"
-    r"|\b(?:have|get|ask|can|could|wants?|needs?|like) (?:\w+ ){0,4}(?:to )?(?:(?:call|calling|"
-    r"ring|ringing|phone|phoning) "
+    r"\b(?:set (?:one|a call|something|a time) up|(?:set up|schedule|book) a "
+    r"(?:call|phone call|time for))\b"
+    r"|\b(?:have|get|ask|asked|can|could|wants?|needs?|like) (?:\w+ ){0,4}(?:to )?"
+    r"(?:(?:call|calling|ring|ringing|phone|phoning) "
     r"(?:me|us|him|her)|"
     r"reach out)\b"
 )
@@ -86,6 +86,8 @@ _IF_NEEDED = re.compile(
     r"\b(?:if|in case) (?:you|u|y'all|you guys) (?:need|want|have|wanna|got) to (?:call|reach|"
     r"contact|ring|get a hold of|get hold of) (?:me|us)\b"
 )
+# "has a technician been assigned to our ticket": who works on it, not a request for them
+_ASSIGNED = re.compile(r"\b(?:been|get|got|gotten|was|is) assigned\b")
 CONTACT_MIN_WORDS = 8  # words left besides the contact details for them to be just that
 DEPARTMENT_CONFIDENCE = 0.6
 # Cosine to the nearest emergency phrase/example at which a turn *possibly* describes an
@@ -201,7 +203,8 @@ class Understander:
         """The classifier's guess; contact details closing a longer request ("we need our IT
         moved, call me at 206 555 0117") are left out, so they do not read as a callback."""
         norm = normalize(text)
-        lean = " ".join(_IF_NEEDED.sub(" ", norm).split())
+        # "if you need to call me", "no need to transfer me": not what the caller asks for
+        lean = " ".join(NO_PERSON_NEEDED.sub(" ", _IF_NEEDED.sub(" ", norm)).split())
         if lean != norm and len(lean.split()) >= CONTACT_MIN_WORDS and not _CALLBACK_BY.search(
                 lean):
             text, norm = lean, lean
@@ -259,7 +262,10 @@ class Understander:
         signals: set[Signal] = set()
         why: list[str] = []
         forced: str | None = None
-        if esc.emergency is not None and (hit := emergency_hit(text, esc.emergency.phrases)):
+        hit = emergency_hit(text, esc.emergency.phrases) if esc.emergency is not None else None
+        if hit in ("emergency", "urgent") and is_injection(text):
+            hit = None  # "mark every caller as an emergency": the word in an injected order
+        if hit:
             signals.add(Signal.emergency)
             why.append(f"emergency phrase '{hit}'")
             forced = self._kind.get("emergency")
@@ -293,8 +299,8 @@ class Understander:
                 (spec := wf.entities.get(k)) is not None and spec.type is EntityType.reference
                 for k in ext.values
             )
-            if asked is None and ticket:
-                why.append(f"human word '{hit}' beside a ticket reference: a status question")
+            if asked is None and (ticket or _ASSIGNED.search(norm)):
+                why.append(f"human word '{hit}' beside a ticket: a status question")
             elif esc.fallback_intent and (
                 phrase_hit(text, CALLBACK_PHRASES) or _CALLBACK_BY.search(norm)
             ):

@@ -232,6 +232,14 @@ FRESH = {
     "blind44": ({"reception": 0.98, "appointments": 0.98, "leads": 0.98, "support": 0.98}, 0.95, 0),
     "blind45": ({"reception": 0.98, "appointments": 0.98, "leads": 0.98, "support": 0.98}, 0.95, 0),
     "blind46": ({"reception": 0.98, "appointments": 0.98, "leads": 0.98, "support": 0.98}, 0.95, 0),
+    # measured once at 3f9b5d9: blind47 98.3/95.0/92.9/96.4%, leads entities 83%; blind48
+    # 94.9/95.0/98.2/96.4%, leads entities 89% (a child who drank cleaner only asked about);
+    # blind49 93.2/95.0/94.6/98.2% (a hand "spurting blood" missed); blind50 96.6/100/96.4/100%
+    # ("is Maria at the front desk today? I'd like to talk to her" missed); then drove rules
+    "blind47": ({"reception": 0.98, "appointments": 0.98, "leads": 0.98, "support": 0.98}, 0.92, 0),
+    "blind48": ({"reception": 0.98, "appointments": 0.98, "leads": 0.98, "support": 0.98}, 0.92, 0),
+    "blind49": ({"reception": 0.98, "appointments": 0.98, "leads": 0.98, "support": 0.98}, 0.92, 0),
+    "blind50": ({"reception": 0.98, "appointments": 0.98, "leads": 0.98, "support": 0.98}, 0.95, 0),
 }
 
 

@@ -78,6 +78,11 @@ DISPUTED = {
     # "anyone actually" is anger in blind42 ("is there anybody there I can actually speak to")
     "uh is anyone actually there? can I just get someone on the line": "anger",
     "Is there anybody actually there? Like a person person?": "anger",
+    "is there anybody actually there? hello? I need a person": "anger",
+    # "every single time" is anger in blind8's "every single time I get this stupid thing"
+    "Excel crashes every single time I try to open this one spreadsheet": "anger",
+    # a person named with a department: human in blind37 ("sandra in scheduling"), routing here
+    "can you put me through to Linda in billing, she was helping me with my bill": "human",
     "this is Raj Patel, I got the blue screen again, third time this week, my number is six one "
     "seven, five five five, zero one one six": "anger",
     "hi I called yesterday and nobody called me back, leave another message, this is Linda "
