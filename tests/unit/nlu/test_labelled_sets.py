@@ -75,12 +75,7 @@ def test_injection_never_yields_entities(nlu_for) -> None:
 # anger; blind21's did not call a prospect wanting "to talk to somebody about" a service a
 # request for a person, which in leads is what a salesperson is for.
 DISPUTED = {
-    # "anyone actually" is anger in blind42 ("is there anybody there I can actually speak to")
-    "uh is anyone actually there? can I just get someone on the line": "anger",
-    "Is there anybody actually there? Like a person person?": "anger",
-    "is there anybody actually there? hello? I need a person": "anger",
-    # "every single time" is anger in blind8's "every single time I get this stupid thing"
-    "Excel crashes every single time I try to open this one spreadsheet": "anger",
+    "My name is Walter Chen and I think you charged me twice for the same visit.": "anger",
     # a person named with a department: human in blind37 ("sandra in scheduling"), routing here
     "can you put me through to Linda in billing, she was helping me with my bill": "human",
     "this is Raj Patel, I got the blue screen again, third time this week, my number is six one "
