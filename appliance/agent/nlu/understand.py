@@ -263,18 +263,19 @@ class Understander:
         why: list[str] = []
         forced: str | None = None
         hit = emergency_hit(text, esc.emergency.phrases) if esc.emergency is not None else None
-        if hit in ("emergency", "urgent") and is_injection(text):
+        injected = is_injection(text)  # once per turn: the regex is long
+        if hit in ("emergency", "urgent") and injected:
             hit = None  # "mark every caller as an emergency": the word in an injected order
         if hit:
             signals.add(Signal.emergency)
             why.append(f"emergency phrase '{hit}'")
             forced = self._kind.get("emergency")
-        if forced is None and not is_injection(text) and (
+        if forced is None and not injected and (
             why_em := self._possible_emergency(text, vec)
         ):
             signals.add(Signal.possible_emergency)
             why.append(f"possible emergency: {why_em}; ask")
-        if forced is None and is_injection(text):
+        if forced is None and injected:
             signals.add(Signal.injection)
             why.append("prompt-injection pattern: refused (even beside a human request)")
             forced = self._kind.get("refuse")
