@@ -5,10 +5,8 @@ Without embeddings the same sets are held to lower bars in tests/unit/nlu."""
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from appliance.agent.nlu.evaluate import evaluate, labelled_today, load_labelled
@@ -65,25 +63,6 @@ def test_blind4_set(nlu_with) -> None:  # noqa: ANN001
     correct = sum(r.intent_correct for r in reps)
     total = sum(r.intent_total for r in reps)
     assert correct / total >= 0.94, detail
-
-
-def test_understanding_fits_the_policy_budget(nlu_with) -> None:  # noqa: ANN001
-    """p95 < 50 ms per utterance, in CPU time of the calling thread (the policy worker's
-    cost), the least of three runs per utterance: on this shared 2-core machine a test
-    running beside it inflates even CPU time (caches, frequency); wall-clock figures are
-    `appliance bench nlu`'s."""
-    nlu = nlu_with("appointments")
-    items = load_labelled(DATA / "appointments.yaml")
-    nlu.understand("warm up", TODAY)
-    cpu = []
-    for item in items:
-        runs = []
-        for _ in range(3):
-            t0 = time.thread_time()
-            nlu.understand(item["text"], TODAY)
-            runs.append((time.thread_time() - t0) * 1000)
-        cpu.append(min(runs))
-    assert len(cpu) >= 40 and float(np.percentile(cpu, 95)) < 50.0, sorted(cpu)[-5:]
 
 
 @pytest.mark.parametrize("workflow", WORKFLOWS)
