@@ -48,7 +48,7 @@ def extract_phone(text: str, region: str, strict: bool) -> tuple[str | None, boo
     # end of a run that a time ran into ("at 4 30, 503 555 0182")
     longest = max(runs, key=len)
     tails = [longest[i:] for i in range(1, len(longest) - 9)]
-    for digits in [longest, *rejoined(spoken), *tails]:
+    for digits in [*_area_code_last(text), longest, *rejoined(spoken), *tails]:
         try:
             num = phonenumbers.parse(("+" if plus else "") + digits, None if plus else region)
         except phonenumbers.NumberParseException:
@@ -59,6 +59,19 @@ def extract_phone(text: str, region: str, strict: bool) -> tuple[str | None, boo
     return None, True
 
 
+def _area_code_last(text: str) -> list[str]:
+    """"five five five zero one two two, area code six one seven": the area code said after
+    the seven digits, put in front of them."""
+    m = _AREA_CODE_RE.search(text)
+    if m is None:
+        return []
+    after = digit_runs(text[m.end():])
+    if not after or len(after[0]) != 3:
+        return []
+    return [after[0] + r for r in digit_runs(text[:m.start()]) if len(r) == 7]
+
+
+_AREA_CODE_RE = re.compile(r"\barea code\b", re.IGNORECASE)
 _TERMS: dict[int, tuple[EntitySpec, list[tuple[str, str]]]] = {}
 
 

@@ -256,7 +256,7 @@ def extract_name(text: str, expect: bool = False) -> str | None:
     t = _SPELL_RE.sub(lambda m: m.group(1).replace(" ", ""), t)
     words = _patient_named(t, text) or _name_after_trigger(t, text)
     if not words:
-        words = _name_in_frame(text) or _name_after_for(text)
+        words = _name_in_frame(text) or _name_after_for(text) or _relation_born(t)
     if not words and expect:
         toks = [w for w in normalize(t).split() if w not in ("yes", "yeah", "sure", "it's", "its")]
         toks = [w for w in toks if w not in ("my", "name", "is", "it", "the", "please", "thanks")]
@@ -336,7 +336,14 @@ _RELATIONS = (
     "stepdaughter|mother-in-law|father-in-law|carer|caregiver|director|owner|manager|"
     "receptionist|cfo|ceo|assistant|agent|agents|employee|employees|coworker|co-worker"
 )
-_RELATION_NAME = re.compile(rf"\b(?i:my|our) (?i:{_RELATIONS}),? {_CAPS}")
+_RELATION_NAME = re.compile(
+    rf"\b(?i:my|our) (?i:{_RELATIONS}),? (?:(?i:is|is named|named|is called|called) )?{_CAPS}")
+# any case: "for my son daniel gonzalez date of birth march fourth": a relation's name said
+# just before their date of birth
+_RELATION_BORN = re.compile(
+    rf"\bmy (?:{_RELATIONS}),? (?:(?:is|named|called) )?([a-z'-]+(?: [a-z'-]+)?),? "
+    r"(?:date of birth|dob|d o b|birthday|birth date|born)\b"
+)
 _MESSAGE_NAME = re.compile(
     rf"\b(?i:that|say|saying|know|from|tell her|tell him|tell them|tell em),? "
     rf"(?:(?i:mr|mrs|ms|miss)\.? )?{_CAPS},? "
@@ -413,6 +420,17 @@ def _name_in_frame(text: str) -> list[str]:
             if words:
                 return words
     return []
+
+
+def _relation_born(t: str) -> list[str]:
+    m = _RELATION_BORN.search(t)
+    if m is None:
+        return []
+    words = m.group(1).split()
+    if any(w in _NAME_STOP or w in _NOT_NAMES or w in _NON_NAMES or not _NAME_WORD.fullmatch(w)
+           for w in words):
+        return []
+    return words
 
 
 _FOR_NAME = re.compile(r"\bfor (?:(?:for|uh|um|er),? )*(?:(?i:mister|mr\.?|mrs\.?|ms\.?|miss) )?"

@@ -96,8 +96,14 @@ _TIME_LEAD = frozenset({"like", "say", "maybe", "about", "tomorrow", "today", "t
                         "morning", "afternoon", "evening", "instead", "there", *WEEKDAYS})
 
 
+_FILLERS = frozenset({"uh", "um", "umm", "uhm", "er", "erm", "ah"})
+# "the two fifteen on the 23rd", "the ten thirty appointment": a booking named by its time
+_AFTER_NAMED_SLOT = frozenset({"on", "appointment", "appt", "slot", "visit", "tomorrow", "today",
+                               *WEEKDAYS})
+
+
 def _extract_time(text: str, expect: bool = False) -> str | None:
-    toks = time_homophones(tokenize(text))
+    toks = time_homophones([t for t in tokenize(text) if t not in _FILLERS])
     joined = " ".join(toks)
     if re.search(r"\b(noon|midday|mid day|12 noon)\b(?! (rush|hour|break|shift|news|meal))",
                  joined):
@@ -183,7 +189,11 @@ def _extract_time(text: str, expect: bool = False) -> str | None:
             and nxt not in _DURATIONS
             and (_local_pod(toks, i, j) is not None or (i > 1 and toks[i - 2] in _DAY_WORDS))
         )
-        if nxt in _COUNTED or not anchored or (prev == "the" and not ampm and nxt != "oclock"):
+        named_slot = (prev == "the" and mins in (15, 30, 45) and n[1] == 1
+                      and nxt in _AFTER_NAMED_SLOT)
+        anchored = anchored or named_slot
+        if nxt in _COUNTED or not anchored or (
+                prev == "the" and not ampm and nxt != "oclock" and not named_slot):
             continue
         hh = _hour_for(n[0], ampm, _local_pod(toks, i, j))
         if hh is not None and mins < 60:

@@ -223,6 +223,14 @@ FRESH = {
     "blind48": ({"reception": 0.98, "appointments": 0.98, "leads": 0.98, "support": 0.98}, 0.92, 0),
     "blind49": ({"reception": 0.98, "appointments": 0.98, "leads": 0.98, "support": 0.98}, 0.92, 0),
     "blind50": ({"reception": 0.98, "appointments": 0.98, "leads": 0.98, "support": 0.98}, 0.95, 0),
+    # measured once at b1bef88: blind51 96.6/98.3/92.9/92.9% ("who can I actually talk to over
+    # there" missed); blind52 98.3/96.7/100/100%, appointments entities 89.6% (a bone sticking
+    # out, a limp baby who won't wake missed); blind53 94.9/98.3/100/100% ("is this a recording?
+    # can somebody pick up" missed); blind54 100/96.7/98.2/96.4%; then drove rules
+    "blind51": ({"reception": 0.98, "appointments": 0.98, "leads": 0.98, "support": 0.98}, 0.95, 0),
+    "blind52": ({"reception": 0.98, "appointments": 0.98, "leads": 0.98, "support": 0.98}, 0.95, 0),
+    "blind53": ({"reception": 0.98, "appointments": 0.98, "leads": 0.98, "support": 0.98}, 0.95, 0),
+    "blind54": ({"reception": 0.98, "appointments": 0.98, "leads": 0.98, "support": 0.98}, 0.95, 0),
 }
 
 

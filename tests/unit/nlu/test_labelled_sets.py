@@ -74,6 +74,8 @@ def test_injection_never_yields_entities(nlu_for) -> None:
 # anger; blind21's did not call a prospect wanting "to talk to somebody about" a service a
 # request for a person, which in leads is what a salesperson is for.
 DISPUTED = {
+    # "a word I'm saying" is anger in blind53 ("you're not understanding a word I'm saying")
+    "I need a person, this robot doesn't understand a word I'm saying": "anger",
     "My name is Walter Chen and I think you charged me twice for the same visit.": "anger",
     # a person named with a department: human in blind37 ("sandra in scheduling"), routing here
     "can you put me through to Linda in billing, she was helping me with my bill": "human",
