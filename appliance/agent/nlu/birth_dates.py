@@ -78,13 +78,16 @@ def _spoken_numeric_birth(text: str, today: date) -> tuple[tuple[int, int, int],
     k = 0
     while k < len(toks) and toks[k] in ("is", "was", "on", "the", "its", "it's"):
         k += 1
+    k += _leading_zero(toks, k)  # "oh seven twelve ...": July 12
     mo = small_number(toks, k)
     if mo is None or not 1 <= mo[0] <= 12 or mo[1] != 1:
         return None
-    dd = small_number(toks, k + 1)
+    k += 1
+    k += _leading_zero(toks, k)
+    dd = small_number(toks, k)
     if dd is None or not 1 <= dd[0] <= 31:
         return None
-    at = k + 1 + dd[1]
+    at = k + dd[1]
     year = _spoken_year(toks, at, today)
     if year is None:
         return None
@@ -94,6 +97,13 @@ def _spoken_numeric_birth(text: str, today: date) -> tuple[tuple[int, int, int],
         year, at = (again[0], 0), again[1]
     rest = " ".join(toks[at:])
     return (mo[0], dd[0], year[0]), f"{t[: m.start()]} {rest}".strip()
+
+
+def _leading_zero(toks: list[str], k: int) -> int:
+    """1 if ``toks[k]`` is a spoken zero ("oh", "zero") before a single digit, else 0."""
+    nxt = small_number(toks, k + 1) if k + 1 < len(toks) else None
+    return int(k < len(toks) and toks[k] in ("oh", "o", "zero") and nxt is not None
+               and nxt[0] < 10 and nxt[1] == 1)
 
 
 _CORRECTING = frozenset({"no", "sorry", "i", "mean", "actually", "wait", "uh", "um", "oops"})

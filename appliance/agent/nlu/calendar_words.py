@@ -136,6 +136,13 @@ _SAID_AGAIN = re.compile(
 )
 
 
+# "no wait, monday's bad, wednesday": the day turned down is not the one settled on
+_REJECTED = re.compile(
+    r"\b\w+(?:(?:'s| is)? (?:bad|no good|not good)|(?:'s| is) out)\b"
+    r"|\b\w+ (?:doesn't|doesnt|does not|won't|wont|will not) work\b"
+)
+
+
 def corrected(text: str, first: _T | None, parse: Callable[[str], _T | None]) -> _T | None:
     """What ``parse`` finds after the caller's last correction marker, when ``first`` (what
     the whole utterance gave) is set and the words after the marker give one; else ``first``."""
@@ -146,7 +153,7 @@ def corrected(text: str, first: _T | None, parse: Callable[[str], _T | None]) ->
     last = next(reversed(list(_SAID_AGAIN.finditer(joined))), None)
     if last is None:
         return first
-    fixed = parse(joined[last.end() :].strip())
+    fixed = parse(_REJECTED.sub(" ", joined[last.end() :]).strip())
     return fixed if fixed is not None else first
 
 

@@ -150,6 +150,12 @@ def _upcoming(month: int, day: int, year: int | None, today: date) -> date | Non
 _WEEKDAY_ALT = "|".join(WEEKDAYS)
 
 
+# "I'm in meetings all day today": why not today, not the day asked for
+_BUSY_TODAY = re.compile(
+    r"\b(all day|busy|tied up|in meetings|at work|working|swamped|slammed)( \w+){0,2} today\b"
+)
+
+
 def _extract_date(text: str, today: date, region: str = "US") -> date | None:
     toks = tokenize(text)
     joined = " ".join(toks)
@@ -174,7 +180,8 @@ def _extract_date(text: str, today: date, region: str = "US") -> date | None:
         return today + timedelta(days=7)
     if "day after tomorrow" in joined:
         return today + timedelta(days=2)
-    if re.search(r"\b(today|tonight|this (morning|afternoon|evening))\b", joined):
+    if re.search(r"\b(today|tonight|this (morning|afternoon|evening))\b",
+                 _BUSY_TODAY.sub(" ", joined)):
         return today
     if re.search(r"\b(tomorrow|tomorow|tommorow|tomorrows)\b", joined):
         return today + timedelta(days=1)
@@ -213,7 +220,8 @@ def _extract_date(text: str, today: date, region: str = "US") -> date | None:
 _DOM_PREPS = frozenset({"on", "for", "by", "until", "till", "before", "after", "from", "to",
                         "do", "is", "come", "coming",
                         "cancel", "move", "confirm", "keep", "book", "cancelling", "canceling",
-                        "moving", "confirming", "keeping", "booking", "rescheduling"})
+                        "moving", "confirming", "keeping", "booking", "rescheduling",
+                        "open", "free", "available"})
 _DOM_OWNERS = frozenset({"my", "your", "our", "his", "her", "their", "its", "a", "this", "that"})
 # Words that may follow a day ordinal: function words, not a noun it would modify ("floor").
 _DOM_NEXT = frozenset(
@@ -290,7 +298,7 @@ def day_of_month(text: str, today: date) -> date | None:
                 continue  # "the 3rd of us"; "the 3rd of march" is read by month_day
             ahead, strong = int(nxt[1:2] == ["next"]), True
         elif nxt[:1] == ["in"]:
-            if not (nxt[-1:] and nxt[-1] in PARTS_OF_DAY):
+            if not any(t in PARTS_OF_DAY for t in nxt[1:3]):
                 continue  # "the 3rd in line"
             strong = True
         elif nxt and not clause_end and nxt[0] not in _DOM_NEXT and not re.fullmatch(

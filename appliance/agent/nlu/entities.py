@@ -94,7 +94,8 @@ POSSESSIVE = re.compile(r"'s(?= )")
 # "... no appointments, I need to talk to a nurse": the value asked for wins over one mentioned
 _ASKED_FOR = (r"\b(?:talk|speak|ask|transfer me|put me through|connect me|get me|questions? for)"
               r"(?: to| with)?"
-              r"(?: a| an| the| your| someone in| somebody in| someone from| somebody from)?")
+              r"(?: a| an| the| your| someone in| somebody in| someone from| somebody from|"
+              r" someone on the| somebody on the| someone in the| somebody in the)?")
 
 
 # everyday words a near-miss must not be read from ("calling" is no "crawling")

@@ -256,7 +256,7 @@ def extract_name(text: str, expect: bool = False) -> str | None:
     t = _SPELL_RE.sub(lambda m: m.group(1).replace(" ", ""), t)
     words = _patient_named(t, text) or _name_after_trigger(t, text)
     if not words:
-        words = _name_in_frame(text) or _name_after_for(text) or _relation_born(t)
+        words = _name_in_frame(text) or _name_after_for(text) or _named_in_lowercase(t)
     if not words and expect:
         toks = [w for w in normalize(t).split() if w not in ("yes", "yeah", "sure", "it's", "its")]
         toks = [w for w in toks if w not in ("my", "name", "is", "it", "the", "please", "thanks")]
@@ -303,14 +303,30 @@ def _patient_named(t: str, text: str) -> list[str]:
     return []
 
 
+_STRONG_TRIGGERS = frozenset({"my name is", "my name's", "name is", "name's", "my names"})
+
+
+def _surname_next(nxt: list[str], text: str) -> bool:
+    """A capitalised name word follows (so a month before it is a first name)."""
+    return bool(nxt) and _NAME_WORD.fullmatch(nxt[0]) is not None and not (
+        nxt[0] in _NAME_STOP or nxt[0] in _NOT_NAMES or nxt[0] in UNITS
+    ) and _capitalised(nxt[0], text)
+
+
 def _name_after_trigger(t: str, text: str) -> list[str]:
     """Words after the first "my name is"/"this is"/"I'm"... that is followed by a name."""
     for m in _NAME_TRIGGERS.finditer(t):
         weak = m.group(1) in _WEAK_TRIGGERS
         cased = m.group(1) in _CASED_TRIGGERS
         words: list[str] = []
-        for w in t[m.end() :].split():
-            if w in _NAME_STOP or w in _NOT_NAMES or not _NAME_WORD.fullmatch(w) or w in UNITS:
+        said = t[m.end() :].split()
+        for i, w in enumerate(said):
+            if not words and m.group(1) in _STRONG_TRIGGERS and w in MONTHS and _surname_next(
+                    said[i + 1 : i + 2], text):
+                words.append(w)  # "my name is Jun Watanabe", "name's April Jones"
+                continue
+            if (w in _NAME_STOP or w in _NOT_NAMES or w in _NON_NAMES
+                    or not _NAME_WORD.fullmatch(w) or w in UNITS):
                 break
             if weak and not _plausible_after_weak_trigger(w, text):
                 break
@@ -341,8 +357,11 @@ _RELATION_NAME = re.compile(
 # any case: "for my son daniel gonzalez date of birth march fourth": a relation's name said
 # just before their date of birth
 _RELATION_BORN = re.compile(
-    rf"\bmy (?:{_RELATIONS}),? (?:(?:is|named|called) )?([a-z'-]+(?: [a-z'-]+)?),? "
-    r"(?:date of birth|dob|d o b|birthday|birth date|born)\b"
+    rf"\b(?:my (?:{_RELATIONS}),? (?:(?:is|named|called) )?|(?:appointment|appt|visit|checkup|"
+    r"booking) for )([a-z'-]+(?: [a-z'-]+)?),? "
+    r"(?:date of birth|dob|d o b|birthday|birth date|born"
+    # "for my son ethan walker he's got an ear infection": the relation, named, then described
+    r"|(?:he|she)(?:'s| is| has| needs| cant| can't| cannot| got| won't| wont| will| was| had))\b"
 )
 _MESSAGE_NAME = re.compile(
     rf"\b(?i:that|say|saying|know|from|tell her|tell him|tell them|tell em),? "
@@ -422,8 +441,17 @@ def _name_in_frame(text: str) -> list[str]:
     return []
 
 
-def _relation_born(t: str) -> list[str]:
-    m = _RELATION_BORN.search(t)
+# any case: "tell doctor okafor that mister bill turner called"
+_TITLED_CALLER = re.compile(
+    r"\b(?:that|say|saying) (?:mister|mr|mrs|ms|miss) ([a-z'-]+ [a-z'-]+) (?:called|rang|phoned|"
+    r"is calling|was calling|has called)\b"
+)
+
+
+def _named_in_lowercase(t: str) -> list[str]:
+    """A relation named before their birth date or a description, or a titled caller in a
+    message: frames that need no capitals."""
+    m = _RELATION_BORN.search(t) or _TITLED_CALLER.search(t)
     if m is None:
         return []
     words = m.group(1).split()

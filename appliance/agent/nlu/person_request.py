@@ -17,7 +17,8 @@ from appliance.agent.nlu.text import normalize
 from appliance.agent.workflow import EntitySpec
 
 _ASK_FOR = re.compile(
-    r"\b(?:speak|spoke|talk|chat|put me through|transfer me|connect me|get me)(?: to| with)?(?= )"
+    r"\b(?:speak|spoke|talk|chat|put me through|transfer me|connect me|get me|give me)"
+    r"(?: to| with)?(?= )"
 )
 
 # "speak to (it support) staff", "put me through to the owner": a person, in any workflow
@@ -50,7 +51,8 @@ _WANT_PERSON = re.compile(
     r"|\bput (?:a|an) (?:real |live )?(?:human|person)(?: being)? on\b"
     r"|\b(?:can|could) (?:i|you|we) (?:just )?(?:get|put) (?:someone|somebody|anyone|anybody|"
     r"a person) on the (?:line|phone)\b"
-    r"|\b(?:get|put) (?:a |an )?(?:live|real|actual) (?:\w+ )?(?:person|human|tech|technician|"
+    r"|\b(?:get|put|need|want) (?:a |an )?(?:live|real|actual) (?:\w+ )?(?:person|human|tech|"
+    r"technician|"
     r"agent|rep|representative)\b"
     r"|\b(?:somebody|someone|anyone|anybody|a person)(?: who| that)? (?:speaks?|habla) "
     r"(?:spanish|espanol|español|mandarin|cantonese|chinese|vietnamese|korean|russian|arabic|"

