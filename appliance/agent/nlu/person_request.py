@@ -62,6 +62,7 @@ _WANT_PERSON = re.compile(
     r"|\b(?:want|need|get me) (?:somebody|someone|a person|a human) (?:who|that) (?:actually )?"
     r"(?:works|is) (?:there|here|(?:in|at) (?:the|that|your) office)\b"
     r"|\bwho (?:can|could|do|should) (?:i|we) (?:actually|really|even) (?:talk|speak)\b"
+    r"|\bis (?:there )?(?:anybody|anyone|somebody|someone) (?:actually|really|even|real) there\b"
     r"|\bwho (?:can|could|do|should) (?:i|we) (?:talk|speak) (?:to|with)(?: over)? there\b"
     r"|\b(?:can|could|will|would) (?:somebody|someone|anybody|anyone|a person|a human) "
     r"(?:please )?pick up(?: the phone\b| please\b|$)"

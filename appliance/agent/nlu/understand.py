@@ -69,7 +69,7 @@ _CALLBACK_BY = re.compile(
     r"(?:call|phone call|time for))\b"
     r"|\b(?:have|get|ask|asked|can|could|wants?|needs?|like) (?:\w+ ){0,7}?(?:to )?"
     r"(?:(?:call|calling|ring|ringing|phone|phoning) "
-    r"(?:me|us|him|her)|"
+    r"(?:me|us|him|her|\w+(?: \w+)? (?:at|on) )|"
     r"reach out)\b"
 )
 # "..., call me at 206 555 0117": contact details closing a request, not a callback request

@@ -74,6 +74,8 @@ def test_injection_never_yields_entities(nlu_for) -> None:
 # anger; blind21's did not call a prospect wanting "to talk to somebody about" a service a
 # request for a person, which in leads is what a salesperson is for.
 DISPUTED = {
+    "can you put me through to Linda in billing": "human",
+    "blue screen. again. third time today.": "anger",  # "third time" is anger in other sets
     "I dropped off a urine sample monday and nobody's told me anything about the results": "anger",
     # a complaint or a double charge is anger in other sets ("file a complaint", "charged twice")
     "how do I file a complaint with the state medical board": "anger",
