@@ -59,6 +59,9 @@ def extract_phone(text: str, region: str, strict: bool) -> tuple[str | None, boo
     return None, True
 
 
+_AREA_CODE_RE = re.compile(r"\barea code\b", re.IGNORECASE)
+
+
 def _area_code_last(text: str) -> list[str]:
     """"five five five zero one two two, area code six one seven": the area code said after
     the seven digits, put in front of them."""
@@ -71,7 +74,6 @@ def _area_code_last(text: str) -> list[str]:
     return [after[0] + r for r in digit_runs(text[:m.start()]) if len(r) == 7]
 
 
-_AREA_CODE_RE = re.compile(r"\barea code\b", re.IGNORECASE)
 _TERMS: dict[int, tuple[EntitySpec, list[tuple[str, str]]]] = {}
 
 

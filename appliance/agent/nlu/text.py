@@ -36,6 +36,8 @@ FILLERS = frozenset(
 )
 # "oh" is a filler in prose but a zero in digit runs; callers of ``normalize`` decide.
 _KEEP_FILLER = frozenset({"like", "well", "so", "okay", "ok", "oh"})
+# sounds that carry no word ("at uh four"): dropped wherever words are read in order
+HESITATIONS = FILLERS - _KEEP_FILLER
 
 UNITS = {
     "zero": 0,

@@ -17,7 +17,7 @@ from appliance.agent.nlu.calendar_words import (
     moved_to,
     tokenize,
 )
-from appliance.agent.nlu.text import UNITS, small_number
+from appliance.agent.nlu.text import HESITATIONS, UNITS, small_number
 
 
 def part_of_day(text: str) -> str | None:
@@ -96,14 +96,13 @@ _TIME_LEAD = frozenset({"like", "say", "maybe", "about", "tomorrow", "today", "t
                         "morning", "afternoon", "evening", "instead", "there", *WEEKDAYS})
 
 
-_FILLERS = frozenset({"uh", "um", "umm", "uhm", "er", "erm", "ah"})
 # "the two fifteen on the 23rd", "the ten thirty appointment": a booking named by its time
 _AFTER_NAMED_SLOT = frozenset({"on", "appointment", "appt", "slot", "visit", "tomorrow", "today",
                                *WEEKDAYS})
 
 
 def _extract_time(text: str, expect: bool = False) -> str | None:
-    toks = time_homophones([t for t in tokenize(text) if t not in _FILLERS])
+    toks = time_homophones([t for t in tokenize(text) if t not in HESITATIONS])
     joined = " ".join(toks)
     if re.search(r"\b(noon|midday|mid day|12 noon)\b(?! (rush|hour|break|shift|news|meal))",
                  joined):
