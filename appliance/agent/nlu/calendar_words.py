@@ -130,9 +130,10 @@ _T = TypeVar("_T")
 # wait, make it 11", "at four, no, four thirty"
 _SAID_AGAIN = re.compile(
     r"\b(?:no wait make it|no make it|wait make it|no wait|no|sorry|i mean|or rather|actually)\b"
-    # "..., make it Wednesday the 24th": the day settled on (not "can't make it Tuesday")
+    # "..., make it Wednesday the 24th", "make that two thirty": the day settled on (not
+    # "can't make it Tuesday")
     r"|(?<!can't )(?<!cant )(?<!cannot )(?<!won't )(?<!wont )(?<!not )(?<!couldn't )"
-    r"(?<!to )(?<!gonna )\bmake it\b"
+    r"(?<!to )(?<!gonna )\bmake (?:it|that)\b"
 )
 
 

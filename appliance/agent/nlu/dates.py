@@ -229,7 +229,8 @@ _DOM_NEXT = frozenset(
      "then", "if", "or", "and", "but", "so", "because", "as", "since", "when", "though", "is",
      "was", "would", "will", "works", "should", "could", "can", "does", "did", "isn't",
      "wasn't", "won't", "maybe", "perhaps", "possibly", "actually", "already", "still",
-     "ideally", "preferably", "say", "anytime", "any time",
+     "ideally", "preferably", "say", "anytime", "any time", "sometime", "whenever", "early",
+     "late", "between", "during",
      "again", "anymore", "now", "okay", "ok", "thanks", "thank", "right", "correct", "i",
      "i've", "i'm", "i'd", "i'll", "we", "we're", "we've", "you", "he", "she", "it", "they",
      "that", "which", "morning", "afternoon", "evening", "this", "next", "same", "my", "our",
@@ -242,8 +243,10 @@ _DOM_LEAD = frozenset(
      "perhaps", "make", "it", "try", "say", "lets", "let's", "actually", "no", "sorry"}
 )
 _FILLER = frozenset({"uh", "um", "er", "erm", "like"})
-_DAY_OFFERED = [["is", w] for w in ("possible", "ok", "okay", "fine", "good", "available",
-                                    "open", "free", "better")]
+_STUTTER = frozenset({"the", "on", "for", "by", "of", "to", "at"})
+_DAY_OFFERED = [["would", "work"], ["works", "for"], ["should", "work"], ["could", "work"]] + [
+    ["is", w] for w in ("possible", "ok", "okay", "fine", "good", "available", "open", "free",
+                        "better")]
 
 
 def _ordinal_at(toks: list[str], i: int) -> tuple[int, int, bool] | None:
@@ -274,7 +277,10 @@ def day_of_month(text: str, today: date) -> date | None:
     Needs a date context: a preposition before "the Nth", "of"/"at"/a part of day after it, or
     the Nth as the whole answer; "the 12th floor", "my 3rd call", "the second one" are not dates.
     """
-    toks = [t for t in tokenize_keep_ordinals(text) if t not in _FILLER]
+    toks: list[str] = []
+    for t in tokenize_keep_ordinals(text):
+        if t not in _FILLER and not (toks and toks[-1] == t and t in _STUTTER):
+            toks.append(t)  # "on the the fourth": a stutter, not a second word
     # words the caller's text ends a clause after: "on the nineteenth, Robert Kim"
     ends = {w.lower() for w in re.findall(r"(\w+)[,.;?!]", text)}
     for i in range(len(toks)):
@@ -288,7 +294,10 @@ def day_of_month(text: str, today: date) -> date | None:
             r"[,.;?!]\s+the\s+" + r"\W+".join(map(re.escape, toks[i : i + used])), text.lower()
         ) is not None
         before = toks[i - 2] if the and i > 1 else (toks[i - 1] if i else "")
-        if not (ordinal or (the and toks[i].isdigit())) or (not the and before in _DOM_OWNERS):
+        # "the twenty eight is good": a day number offered as the answer
+        offered = the and toks[i + used : i + used + 2] in _DAY_OFFERED
+        if not (ordinal or offered or (the and toks[i].isdigit())) or (
+                not the and before in _DOM_OWNERS):
             continue  # "the two of us", "twelve people", "my 3rd call"
         nxt = toks[i + used : i + used + 3]
         clause_end = toks[i + used - 1] in ends
@@ -308,7 +317,8 @@ def day_of_month(text: str, today: date) -> date | None:
         # "the 28th is possible?", "come the 3rd instead": a day offered as the answer
         strong = strong or nxt[:1] in (["at"], ["instead"]) or nxt[:2] in _DAY_OFFERED
         bare = the and all(t in _DOM_LEAD for t in toks[: i - 1])
-        if (before in _DOM_PREPS and (the or ordinal)) or bare or (ordinal and (strong or opens)):
+        if (before in _DOM_PREPS and (the or ordinal)) or bare or offered or (
+                ordinal and (strong or opens)):
             return _next_day_of_month(day, today, ahead)
     return None
 

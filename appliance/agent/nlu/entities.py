@@ -94,9 +94,10 @@ POSSESSIVE = re.compile(r"'s(?= )")
 
 
 # "... no appointments, I need to talk to a nurse": the value asked for wins over one mentioned
-_ASKED_FOR = (r"\b(?:talk|speak|ask|transfer me|put me through|connect me|get me|questions? for)"
-              r"(?: to| with)?"
-              r"(?: a| an| the| your| someone in| somebody in| someone from| somebody from|"
+_ASKED_FOR = (r"\b(?:talk|speak|ask|check|transfer me|put me through|connect me|get me|"
+              r"questions? for)(?: to| with)?"
+              r"(?: a| an| the| your| one of the| one of your| someone in| somebody in|"
+              r" someone from| somebody from|"
               r" someone on the| somebody on the| someone in the| somebody in the)?")
 
 
@@ -142,11 +143,14 @@ def extract_reference(text: str, spec: EntitySpec, expect: bool = False) -> str 
     if not expect and not re.search(r"\b(ticket|case|reference|number|ref|account|status|t)\b", t):
         return None
     # "ticket 45567. four days.": a number never runs on across a sentence end
-    for sentence in re.split(r"[.!?](?:\s|$)", text):
-        for run in digit_runs(re.sub(r"\b[tT](\d)", r"t \1", sentence)):
-            if spec.min_digits <= len(run) <= spec.max_digits:
-                return f"{spec.prefix}{run}"
-    return None
+    runs = [run for sentence in re.split(r"[.!?](?:\s|$)", text)
+            for run in digit_runs(re.sub(r"\b[tT](\d)", r"t \1", sentence))
+            if spec.min_digits <= len(run) <= spec.max_digits]
+    if not runs:
+        return None
+    # "four seven one... four seven one zero nine": a restart, said in full the second time
+    again = next((r for r in runs[1:] if r.startswith(runs[0]) and len(r) > len(runs[0])), None)
+    return f"{spec.prefix}{again or runs[0]}"
 
 
 _QUOTES = str.maketrans({"\u2019": "'", "\u2018": "'", "`": "'"})
@@ -248,6 +252,10 @@ def extract_entities(
             if other.lower() == person.lower():  # "it's Prairie Vet Clinic": not a person
                 del values[name]
                 break
-            if other.lower().startswith(person.lower() + " "):  # "Omar Haddad, Haddad Construction"
-                values[k] = other[len(person) + 1 :]
+            if other.lower().startswith(person.lower() + " "):
+                rest = other[len(person) + 1 :]
+                if rest.split()[0].lower() in ("and", "&", "of", "the"):
+                    del values[name]  # "for Delta Tire and Auto": the name is the business's
+                    break
+                values[k] = rest  # "Omar Haddad, Haddad Construction"
     return Extraction(values, invalid)

@@ -110,6 +110,8 @@ _NAME_STOP = frozenset(
         "afraid",
         "sick",
         "ill",
+        *["shaky", "sweaty", "dizzy", "woozy", "nauseous", "queasy", "weak", "tired", "sore",
+          "pregnant", "diabetic", "allergic", "worried", "scared", "bleeding", "hurting"],
         "new",
         "patient",
         "doctor",
@@ -358,10 +360,27 @@ _RELATION_NAME = re.compile(
 # just before their date of birth
 _RELATION_BORN = re.compile(
     rf"\b(?:my (?:{_RELATIONS}),? (?:(?:is|named|called) )?|(?:appointment|appt|visit|checkup|"
-    r"booking) for )([a-z'-]+(?: [a-z'-]+)?),? "
+    r"booking|cancel it|cancel that|move it) for )([a-z'-]+(?: [a-z'-]+)?),? "
     r"(?:date of birth|dob|d o b|birthday|birth date|born"
     # "for my son ethan walker he's got an ear infection": the relation, named, then described
-    r"|(?:he|she)(?:'s| is| has| needs| cant| can't| cannot| got| won't| wont| will| was| had))\b"
+    r"|(?:he|she)(?:'s|s| is| has| needs| cant| can't| cannot| got| won't| wont| will| was| had))\b"
+)
+# "refill for my mom metformin, she is carmen ortiz date of birth ...": the name said with it
+_PRONOUN_BORN = re.compile(
+    r"\b(?:she|he)(?: is|'s) ([a-z'-]+ [a-z'-]+),? (?:date of birth|dob|d o b|birthday|birth date|"
+    r"born)\b"
+)
+# "message for doctor lopez from ana torres": who the message is from
+_MESSAGE_FROM_LOWER = re.compile(
+    r"\bmessage (?:for|to) (?:doctor|dr|nurse|mister|mr|mrs|ms|miss) [a-z'-]+ from "
+    r"([a-z'-]+ [a-z'-]+)\b"
+)
+# "let the office manager know Paul from Henderson Medical Supply called": the person, not
+# where they are from
+_MESSAGE_FROM = re.compile(
+    rf"\b(?i:that|say|saying|know|tell her|tell him|tell them),? ({_CAP}(?: {_CAP})?) "
+    rf"(?i:from|at|with|of) {_CAP}(?: (?:and |of |& )?{_CAP}){{0,3}},? "
+    r"(?i:called|rang|phoned|stopped by|came by|is calling|was calling|has called)\b"
 )
 _MESSAGE_NAME = re.compile(
     rf"\b(?i:that|say|saying|know|from|tell her|tell him|tell them|tell em),? "
@@ -376,7 +395,8 @@ _CALLBACK_NAME = re.compile(
 )
 # a name said as its own sentence: "Cancel. Mike Brennan. Thursday.", "... that I called. Denise."
 _FRAGMENT_NAME = re.compile(
-    rf"(?:^|[.!?,] )({_CAP}(?: {_CAP}){{1,2}})(?=[.!?,]|$)"
+    rf"(?:^|[.!?,] )({_CAP}(?: {_CAP}){{1,2}})(?=[.!?,]|$| (?:at|from|with) (?:the |our )?[A-Z]\w+ "
+    r"(?:office|location|branch|clinic|site)[.!?]?$)"
     rf"|(?i:called|calling|message|back)[.!?] ({_CAP})[.!?]?(?:$| \d)"
 )
 # a name closing the request, or just before the number: "... call me back Mark Feldman",
@@ -415,6 +435,7 @@ def _name_in_frame(text: str) -> list[str]:
     """A capitalised name opening the call, after a relation, or in a "... that <Name>
     called" message."""
     t = re.sub(r"\s+", " ", text.translate(str.maketrans({"\u2019": "'", "\u2018": "'"})))
+    t = re.sub(r"\b(?:uh|um|er|erm)\b,? ", "", t)  # "a message that uh Marcus Hill called"
     if not re.search(r"(?:^|\s)[a-z]", t):
         return []  # not a cased transcript (or Title Cased throughout): no evidence
     opening = _OPENING_NAME.match(t)
@@ -422,7 +443,8 @@ def _name_in_frame(text: str) -> list[str]:
         opening.group(1).lower().split()
     ):
         return opening.group(1).lower().split()
-    for rx in (_RELATION_NAME, _MESSAGE_NAME, _CALLBACK_NAME, _FRAGMENT_NAME, _TRAILING_NAME):
+    for rx in (_RELATION_NAME, _MESSAGE_FROM, _MESSAGE_NAME, _CALLBACK_NAME, _FRAGMENT_NAME,
+               _TRAILING_NAME):
         for m in rx.finditer(t):
             found = m.group(1) or m.group(m.lastindex or 1)
             said = {w.lower() for w in found.split()}
@@ -451,7 +473,8 @@ _TITLED_CALLER = re.compile(
 def _named_in_lowercase(t: str) -> list[str]:
     """A relation named before their birth date or a description, or a titled caller in a
     message: frames that need no capitals."""
-    m = _RELATION_BORN.search(t) or _TITLED_CALLER.search(t)
+    m = (_PRONOUN_BORN.search(t) or _RELATION_BORN.search(t) or _TITLED_CALLER.search(t)
+         or _MESSAGE_FROM_LOWER.search(t))
     if m is None:
         return []
     words = m.group(1).split()

@@ -17,7 +17,8 @@ from appliance.agent.nlu.text import normalize
 from appliance.agent.workflow import EntitySpec
 
 _ASK_FOR = re.compile(
-    r"\b(?:speak|spoke|talk|chat|put me through|transfer me|connect me|get me|give me)"
+    r"\b(?:speak|spoke|talk|chat|put me through|transfer me|connect me|get me|give me|"
+    r"(?:get|be) transferred)"
     r"(?: to| with)?(?= )"
 )
 
@@ -40,7 +41,8 @@ _PRONOUN_TARGETS = frozenset(["her", "him"])
 
 _DEPARTMENT_WORDS = frozenset(["department", "departments", "dept", "section", "team"])
 
-_TRANSFER_VERBS = ("put me through", "transfer me", "connect me")
+_TRANSFER_VERBS = ("put me through", "transfer me", "connect me", "get transferred",
+                   "be transferred")
 
 _VENDOR_TARGETS = frozenset(["purchasing", "procurement", "buyer", "buyers", "decision"])
 
@@ -48,7 +50,7 @@ _VENDOR_TARGETS = frozenset(["purchasing", "procurement", "buyer", "buyers", "de
 _WANT_PERSON = re.compile(
     r"\b(?:i|we) (?:want|need|demand) (?:your|a|the) (?:manager|supervisor|boss|human|"
     r"human being|real person|live person)\b"
-    r"|\bput (?:a|an) (?:real |live )?(?:human|person)(?: being)? on\b"
+    r"|\bput (?:a|an) (?:real |live |actual )?(?:human|person|somebody|someone)(?: being)? on\b"
     r"|\b(?:can|could) (?:i|you|we) (?:just )?(?:get|put) (?:someone|somebody|anyone|anybody|"
     r"a person) on the (?:line|phone)\b"
     r"|\b(?:get|put|need|want) (?:a |an )?(?:live|real|actual) (?:\w+ )?(?:person|human|tech|"
@@ -78,7 +80,8 @@ _OWN_PERSON = re.compile(r"\b(?:before|after|when|until|once|then|so) (?:i|we) $
 
 # "Can you transfer me to Mark?": a colleague by name (Whisper capitalises names)
 _TO_NAMED = re.compile(
-    r"\b(?:(?i:transfer me|put me through|connect me|speak|talk)(?i: to| with)|(?i:get me)) "
+    r"\b(?:(?i:transfer me|put me through|connect me|speak|talk|get transferred|be transferred)"
+    r"(?i: to| with)|(?i:get me)) "
     r"([A-Z][a-z]+(?: [A-Z][a-z]+)?)\b(?! [A-Z])"
 )
 
@@ -98,10 +101,12 @@ _SOMEONE_TO_SPEAK_WITH = re.compile(
 )
 
 # "is tony there", "is is Jason around": a colleague asked for by name
-# "can i talk to sandra in scheduling": a person, named with where they work
+# "can i talk to sandra in scheduling": a person, named with where they work (routed when
+# that is a department's own name)
 _PERSON_IN = re.compile(
-    r"\b(?:talk|speak) (?:to|with) (\w+) (?:in|from|at|over in|down in|up in) (?:the )?"
-    r"(?:scheduling|billing|front desk|front office|reception|records|accounting|accounts|sales|"
+    r"\b(?:talk|speak|transfer me|put me through|connect me) (?:to|with) (\w+) (?:in|from|at|"
+    r"over in|down in|up in) (?:the )?"
+    r"(scheduling|billing|front desk|front office|reception|records|accounting|accounts|sales|"
     r"support|lab|pharmacy|admin|administration|hr|human resources|dispatch|customer service|"
     r"office|help desk|helpdesk|service desk)\b"
 )
@@ -136,7 +141,9 @@ _NOT_A_NAME = frozenset(
 NO_PERSON_NEEDED = re.compile(
     r"\b(?:(?:don't|dont|do not) (?:need|want|have) to (?:talk|speak) (?:to|with) (?:anyone|"
     r"anybody|someone|somebody|a person)|no need to (?:transfer|put|connect) me|(?:don't|dont|"
-    r"do not) (?:need to )?(?:transfer|put|connect) me)\b"
+    r"do not) (?:need to |have to )?(?:transfer|put|connect) me|(?:don't|dont|do not) (?:need|want|"
+    r"have) to be (?:transferred|put through|connected)|no need to be (?:transferred|put through|"
+    r"connected))\b"
 )
 
 
@@ -165,7 +172,9 @@ def asks_for(
         return f"is {named.group(1)} there"
     if (at := _PERSON_IN.search(norm)) is not None and at.group(1) not in _NOT_A_NAME and (
             at.group(1) not in ASK_FOR_ANY):
-        return at.group(0)
+        # "Linda in billing": that department's line; "Maria in scheduling": her, by name
+        own = any(at.group(2) in spec.values for spec in transfer_specs)
+        return at.group(0) if own else f"to {at.group(1)} in {at.group(2)}"
     if (one := _THE_ONE_WHO.search(norm)) is not None and one.group(1) not in _NOT_A_NAME:
         return f"{one.group(1)}, the one who"
     line = _ON_THE_LINE.search(norm)
@@ -179,6 +188,8 @@ def asks_for(
         return f"to {to.group(1)}"
     for m in asks:  # every one: "talk to a machine, put me through to the front desk"
         tail = norm[m.end() :].split()[:5]
+        if tail[:1] in (["about"], ["regarding"]):
+            continue  # "who do I talk to about the invoice you guys sent": a topic, no person
         if _VENDOR_TARGETS & set(tail):
             return None  # "talk to your purchasing person": a sales pitch
         who = (human_keywords | ASK_FOR_ANY) & set(tail)

@@ -116,6 +116,31 @@ def clean(text: str) -> str:
     return _SPACE_RE.sub(" ", t).strip()
 
 
+# words STT splits in two ("a point meant", "the inter net")
+_SPLIT_WORDS = (
+    (re.compile(r"\b(an? )?point meant(s)?\b", re.I),
+     lambda m: f"{'an ' if m.group(1) else ''}appointment{m.group(2) or ''}"),
+    (re.compile(r"\b(?:inter|inner) net\b", re.I), lambda m: "internet"),
+    (re.compile(r"\bpass word(s)?\b", re.I), lambda m: f"password{m.group(1) or ''}"),
+    (re.compile(r"\bre schedul(e|ed|ing)\b", re.I), lambda m: f"reschedul{m.group(1)}"),
+    # "go ahead and can sell it": cancel, as STT hears it
+    (re.compile(r"\b(?:(and|please|just|to|wanna|want to|need to|gonna) )can sell(?= (?:it|my|the|"
+                r"that|this|our|his|her)\b)", re.I), lambda m: f"{m.group(1)} cancel"),
+    # "make an apartment with doctor lee": a booking word or a doctor beside it
+    (re.compile(r"\b(make|book|schedule|get|have|cancel|move|change|reschedule|need) (an|my|the) "
+                r"apartment\b|\bapartment(?= (?:with|for) (?:dr|doctor)\b)", re.I),
+     lambda m: f"{m.group(1)} {m.group(2)} appointment" if m.group(1) else "appointment"),
+)
+
+
+def join_split_words(text: str) -> str:
+    """The caller's text with words STT split in two joined again ("can I get a point meant"
+    → "can I get an appointment")."""
+    for pattern, repl in _SPLIT_WORDS:
+        text = pattern.sub(repl, text)
+    return text
+
+
 @lru_cache(maxsize=8192)
 def normalize(text: str) -> str:
     """``clean`` plus removal of pure disfluencies (uh, um, er…) and stutter repeats."""

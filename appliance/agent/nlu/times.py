@@ -87,8 +87,16 @@ def extract_time(text: str, expect: bool = False) -> str | None:
     are not read as times. With a cue that a booking is moved, the time after the last
     "to/for/maybe…" that is followed by one ("tomorrow at two … push it to Thursday at three")."""
     first = _extract_time(text, expect)
-    first = corrected(text, first, lambda rest: _extract_time(" ".join(rest.split()[:3]), True))
+    first = corrected(text, first, lambda rest: _extract_time(_time_head(rest), True))
     return moved_to(text, first, lambda rest: _extract_time(rest, False))
+
+
+def _time_head(rest: str) -> str:
+    """The first words after a correction, where the new time is said: three, or up to six
+    when a part of the day follows ("make that two thirty in the afternoon")."""
+    words = rest.split()
+    pod = any(w in PARTS_OF_DAY for w in words[3:6])
+    return " ".join(words[: 6 if pod else 3])
 
 
 # words after which "eight thirty" is a time of day, not digits of a number
@@ -180,6 +188,7 @@ def _extract_time(text: str, expect: bool = False) -> str | None:
             or (prev in _TIME_LEAD and mins > 0 and n[1] == 1)
             or (expect and len(toks) <= 6)
             or nxt == "ish"
+            or (nxt == "instead" and prev in ("like", "say", "maybe", "about", "around"))
             or _clock_reading(toks, i, j, mins, n[1])
         )
         # "late morning, maybe eleven", "free after school Monday, like four"

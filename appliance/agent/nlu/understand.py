@@ -32,7 +32,7 @@ from appliance.agent.nlu.signals import (
     phrase_hit,
     yes_no,
 )
-from appliance.agent.nlu.text import after_correction, normalize
+from appliance.agent.nlu.text import after_correction, join_split_words, normalize
 from appliance.agent.workflow import EntityType, MustNever, WorkflowSpec
 
 # a vendor's pitch is out of scope whoever it asks for ("talk to the owner about cutting
@@ -45,17 +45,37 @@ _SALES_PITCH = re.compile(
     r"bills?|rates?|utility|utilities|phone bill|spend)|we help (?:medical|practices|clinics|"
     r"offices|dental|doctors|businesses like yours)|(?:handles|in charge of|does|makes the) "
     r"(?:your )?purchasing|purchasing decisions?|(?:at )?wholesale (?:prices|pricing)|"
-    r"reaching out about your|"
+    r"reaching out about your|(?:lower|lowering|reduce|reducing|cut|cutting) your (?:\w+ ){1,3}"
+    r"(?:fees|costs|rates|bills?)|about (?:upgrading|switching|renewing) your|"
     r"(?:your|business's|company's) (?:google |yelp )?(?:business )?listing|"
     r"we (?:offer|provide|help|work with|sell|partner with) (?:\S+ ){0,5}like yours|"
-    r"(?:tell you|hear) about our|(?:have|got|spare) a (?:minute|moment|second|few minutes) to "
-    r"hear)\b"
+    r"(?:tell you|hear) about our|show you (?:a|our) demo|(?:love|like) (?:\w+ ){0,2}minutes with "
+    r"your|(?:i'm|i am|we're|we are) (?:a|an|the|your) (?:\w+ )?vendor|proposal (?:i|we) sent|"
+    r"(?:be|become) (?:a|your) (?:sub ?contractor|subcontractor|vendor|supplier) (?:on|for|of)|"
+    r"(?:have|got|spare) a (?:minute|moment|second|few minutes) to hear)\b"
 )
 # "looking for a job as a technician": a role, not a request for one
 _JOB_SEEKING = re.compile(
     r"\b(?:looking for (?:a )?(?:job|work|position)|job (?:posting|opening|ad|listing)|"
-    r"are you (?:guys |all )?hiring|apply(?:ing)? for|my resume|a job as)\b"
+    r"are you (?:guys |all )?hiring|(?:you're|you are|y'all are|you guys are) hiring|"
+    r"apply(?:ing)? for|my resume|a job as)\b"
 )
+# "an appointment for my cat", "my puppy needs his shots": an animal is no patient of a clinic
+_PET_PATIENT = re.compile(
+    r"\b(?:for|with) (?:my|our|the|a|his|her) (?:dog|cat|puppy|kitten|pet|bird|rabbit|parrot|"
+    r"horse|hamster)s?\b(?! (?:bite|bit|scratch|scratched|attacked))|\b(?:appointments?|shots|"
+    r"vaccines|visits?) for (?:dogs|cats|pets|puppies|kittens|animals)\b|"
+    r"\bmy (?:dog|cat|puppy|kitten|pet)(?:'s)? (?:needs|is|has|isn't|won't|keeps|hasn't|ate|threw)"
+    r"\b|"
+    r"\b(?:vet|veterinary|veterinarian|grooming) (?:appointment|visit|checkup|check up)\b"
+)
+# "I need to pay my electric bill": a utility's bill, no clinic's
+_UTILITY_BILL = re.compile(
+    r"\b(?:electric|electricity|gas|water|power|cable|utility|light|phone|cell phone|internet|"
+    r"car|credit card) (?:bill|bills)\b"
+)
+# "cancel, no wait, not cancel, book a checkup": the word turned down after a correction
+_NOT_THAT = re.compile(r"(?:not|don't|dont) \w+ (?=\w)")
 # "I'm calling for our receptionist, Jen, her printer...": the caller speaks for that person
 _ON_BEHALF = re.compile(
     r"\b(?:(?:calling|phoning|ringing|here) (?:for|on behalf of) (?:our|my|the)|(?:i'm|i am|"
@@ -99,6 +119,7 @@ CALLBACK_PHRASES = (
     "give him a call", "give her a call", "give us a call", "telephone me",
     "get back to me", "phone me", "give me a ring", "reach out to me", "give me a buzz",
     "contact me", "get in touch with me", "call me when", "call me tomorrow",
+    "want a call from", "get a call from", "need a call from", "a call back from",
 )
 
 
@@ -236,14 +257,15 @@ class Understander:
         kind = self.workflow.intents[pred.intent].kind
         return bool(pred.keywords) or kind in ("emergency", "human", "refuse")
 
-    def understand(self, text: str, today: date, expect: str | None = None) -> Understanding:
+    def understand(self, said: str, today: date, expect: str | None = None) -> Understanding:
         wf = self.workflow
+        text = join_split_words(said)
         esc = wf.escalation
         if not normalize(text):
-            return Understanding(text, None, 0.0, signals=frozenset({Signal.empty}))
+            return Understanding(said, None, 0.0, signals=frozenset({Signal.empty}))
         if is_hallucination(text):
             return Understanding(
-                text,
+                said,
                 None,
                 0.0,
                 signals=frozenset({Signal.hallucination}),
@@ -254,6 +276,8 @@ class Understander:
         tail: str | None = after_correction(norm)
         if tail == norm:
             tail = None
+        elif tail is not None and (no := _NOT_THAT.match(tail)) is not None:
+            tail = tail[no.end() :]  # "no wait, not cancel, book": the word turned down goes
         if tail is not None:
             for slot in self._transfer_vocab:  # "an appointment, actually no, a refill"
                 if (v := extract_vocab(tail, wf.entities[slot])) is not None:
@@ -281,6 +305,15 @@ class Understander:
             forced = self._kind.get("refuse")
         if forced is None and (pitch := _SALES_PITCH.search(norm)):
             why.append(f"sales pitch '{pitch.group(0)}': out of scope")
+            forced = self._kind.get("refuse")
+        clinic = MustNever.medical_advice in wf.must_never
+        pet = _PET_PATIENT.search(norm) if forced is None and clinic else None
+        if pet is not None:
+            why.append(f"an animal as the patient '{pet.group(0)}': out of scope")
+            forced = self._kind.get("refuse")
+        utility = _UTILITY_BILL.search(norm) if forced is None and clinic else None
+        if utility is not None:
+            why.append(f"another company's bill '{utility.group(0)}': out of scope")
             forced = self._kind.get("refuse")
         seeking = _JOB_SEEKING.search(norm) if forced is None else None
         job = seeking is not None
@@ -370,7 +403,7 @@ class Understander:
         if Signal.injection in signals:
             values = {}  # nothing from an injection attempt is trusted or stored
         return Understanding(
-            text=text,
+            text=said,
             intent=intent,
             confidence=conf,
             entities=values,

@@ -239,6 +239,15 @@ FRESH = {
     "blind56": ({"reception": 0.98, "appointments": 0.98, "leads": 0.98, "support": 0.98}, 0.95, 0),
     "blind57": ({"reception": 0.98, "appointments": 0.98, "leads": 0.98, "support": 0.98}, 0.95, 0),
     "blind58": ({"reception": 0.98, "appointments": 0.98, "leads": 0.98, "support": 0.98}, 0.95, 0),
+    # measured once at 2617d21: blind59 91.5/96.7/98.2/96.4% (an elephant sitting on a chest
+    # missed); blind60 93.2/96.7/96.4/98.2%, reception entities 88% ("is there anybody actually
+    # there" missed); blind61 93.2/93.3/98.2/100% ("person please" missed); blind62
+    # 100/98.3/98.2/98.2% (every target met); and at f493662: blind63 93.2/95.0/92.9/100%
+    # ("put an actual somebody on the phone" missed); blind64 94.9/95.0/98.2/98.2% (an insulin
+    # overdose missed); blind65 100/96.7/100/94.6% ("transferred to Mike" missed); blind66
+    # 93.2/91.7/98.2/100%; then drove rules
+    **{f"blind{n}": ({"reception": 0.98, "appointments": 0.98, "leads": 0.98, "support": 0.98},
+                     0.95, 0) for n in range(59, 67)},
 }
 
 

@@ -74,6 +74,14 @@ def test_injection_never_yields_entities(nlu_for) -> None:
 # anger; blind21's did not call a prospect wanting "to talk to somebody about" a service a
 # request for a person, which in leads is what a salesperson is for.
 DISPUTED = {
+    # "still waiting on", "twice this month": anger in other sets (blind63-66 label none here)
+    "my pharmacy says they're still waiting on you guys to approve the refill for my inhaler":
+        "anger",
+    "my prescription ran out and the drugstore says they're still waiting on the doctor to "
+    "approve the renewal": "anger",
+    "hey it's Mike with Lakeside Dental again, I left a voicemail last week and I'm still waiting "
+    "on that call back from sales": "anger",
+    "I have a question about your invoice, it looks like we got charged twice this month": "anger",
     "can you put me through to Linda in billing": "human",
     "blue screen. again. third time today.": "anger",  # "third time" is anger in other sets
     "I dropped off a urine sample monday and nobody's told me anything about the results": "anger",
