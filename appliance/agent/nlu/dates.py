@@ -28,7 +28,7 @@ from appliance.agent.nlu.calendar_words import (
     tokenize,
     tokenize_keep_ordinals,
 )
-from appliance.agent.nlu.text import UNITS, small_number
+from appliance.agent.nlu.text import UNITS, is_stutter, small_number
 
 _NUM_WORDS = {"days": 1, "day": 1, "weeks": 7, "week": 7}
 
@@ -243,7 +243,6 @@ _DOM_LEAD = frozenset(
      "perhaps", "make", "it", "try", "say", "lets", "let's", "actually", "no", "sorry"}
 )
 _FILLER = frozenset({"uh", "um", "er", "erm", "like"})
-_STUTTER = frozenset({"the", "on", "for", "by", "of", "to", "at"})
 _DAY_OFFERED = [["would", "work"], ["works", "for"], ["should", "work"], ["could", "work"]] + [
     ["is", w] for w in ("possible", "ok", "okay", "fine", "good", "available", "open", "free",
                         "better")]
@@ -279,7 +278,7 @@ def day_of_month(text: str, today: date) -> date | None:
     """
     toks: list[str] = []
     for t in tokenize_keep_ordinals(text):
-        if t not in _FILLER and not (toks and toks[-1] == t and t in _STUTTER):
+        if t not in _FILLER and not (toks and is_stutter(toks[-1], t)):
             toks.append(t)  # "on the the fourth": a stutter, not a second word
     # words the caller's text ends a clause after: "on the nineteenth, Robert Kim"
     ends = {w.lower() for w in re.findall(r"(\w+)[,.;?!]", text)}

@@ -141,6 +141,12 @@ def join_split_words(text: str) -> str:
     return text
 
 
+def is_stutter(previous: str, token: str) -> bool:
+    """A word said twice in a row ("i i want", "on the the fourth"); numbers repeat on purpose
+    ("two two five")."""
+    return previous == token and not token.isdigit() and token not in UNITS
+
+
 @lru_cache(maxsize=8192)
 def normalize(text: str) -> str:
     """``clean`` plus removal of pure disfluencies (uh, um, er…) and stutter repeats."""
@@ -148,7 +154,7 @@ def normalize(text: str) -> str:
     for tok in clean(text).split():
         if tok in FILLERS and tok not in _KEEP_FILLER:
             continue
-        if out and out[-1] == tok and not tok.isdigit() and tok not in UNITS:
+        if out and is_stutter(out[-1], tok):
             continue  # "i i want" -> "i want"
         out.append(tok)
     return " ".join(out)
