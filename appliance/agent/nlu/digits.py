@@ -44,11 +44,19 @@ def digit_runs(text: str) -> list[str]:
     repeat = 1
     fixing = 0  # words left in which a run corrects the one before it
     gap = _RESTART_GAP + 1  # words since the last run ended
+    low: int | None = None  # after "thousand": the hundreds, tens and units said so far
 
     def add(digits: str) -> None:
-        nonlocal new_group, repeat
+        nonlocal new_group, repeat, low
         digits = digits * repeat if len(digits) == 1 else digits
         repeat = 1
+        if low is not None and groups and not new_group:
+            n = int(digits)  # "seventy two thousand one hundred five": a sum, not a string
+            if (low == 0 and n < 1000 and n % 100 == 0) or (n < 100 and low % 100 == 0):
+                low += n
+                groups[-1] = f"{groups[-1][:-3]}{low:03d}"
+                return
+        low = None
         if new_group or not groups:
             groups.append(digits)
         else:
@@ -97,6 +105,7 @@ def digit_runs(text: str) -> list[str]:
                 add(str(TENS[tok]))
         elif tok == "thousand" and groups:
             groups[-1] += "000"
+            low = 0
         elif tok in _GROUP_BREAKS and groups:
             new_group = True
         elif tok in _JOINERS and groups:

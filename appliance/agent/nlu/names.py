@@ -6,6 +6,7 @@ Feldman"), spelled letters joined, and how a name or business is title-cased as 
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from appliance.agent.nlu.calendar_words import MONTHS, WEEKDAYS
 from appliance.agent.nlu.text import UNITS, clean, normalize
@@ -22,6 +23,7 @@ _CASED_TRIGGERS = frozenset({"name", "myself", "she's", "he's", "she is", "he is
 _PRONOUNS = frozenset({"I", "I'm", "I'd", "I'll", "I've"})
 _NAME_STOP = frozenset(
     [
+        "ticket",
         "tell",
         "before",
         "after",
@@ -246,11 +248,34 @@ def _name_as_said(words: list[str], original: str) -> list[str]:
     return words
 
 
+def _fold(text: str) -> str:
+    """Accents dropped ("Tomás" -> "Tomas"), so the ASCII patterns read the word."""
+    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+
+
+def _as_written(word: str, said: dict[str, str]) -> str:
+    """``word`` with the accents the caller's text gave it, in ``word``'s letter case."""
+    orig = said.get(word.lower())
+    if orig is None or len(orig) != len(word):
+        return word
+    return "".join(o.upper() if c.isupper() else o.lower() for c, o in zip(word, orig, strict=True))
+
+
 def extract_name(text: str, expect: bool = False) -> str | None:
     """A caller's name after "my name is", "this is", "I'm"...; spelled letters are joined.
+    A name written with accents ("Tomás Rivera") is found unaccented and returned as written.
 
     With ``expect`` (the agent just asked for a name) a short bare answer is taken as the name.
     """
+    folded = _fold(text)
+    name = _extract_name(folded, expect)
+    if name is None or folded == text:
+        return name
+    said = {_fold(w).lower(): w for w in re.findall(r"[^\W\d_][\w'-]*", text) if not w.isascii()}
+    return " ".join(_as_written(w, said) for w in name.split())
+
+
+def _extract_name(text: str, expect: bool) -> str | None:
     text = _SPELLED_AGAIN.sub(
         lambda m: m.group(1) if m.group(2).replace(" ", "").lower() == m.group(1).lower()
         else m.group(0), text)
@@ -280,8 +305,8 @@ def extract_name(text: str, expect: bool = False) -> str | None:
 # fitch": the patient, not the caller, is whom the request is for
 _PATIENT_NAMED = re.compile(
     r"\bpatient(?:'s| s)? (?:name is |name's |named |is named |called |is )([a-z'-]+ [a-z'-]+)"
-    r"|\b(?:mutual|our|my|a|the) patient,? ([a-z'-]+ [a-z'-]+)"
-    r"(?= (?:he|she|who|is|was|needs|has|date|dob|born|for)\b|$)"
+    r"|\b(?:mutual|our|my|a|the|her|his|your) patient,? ([a-z'-]+ [a-z'-]+)"
+    r"(?= (?:he|she|who|is|was|needs|has|date|dob|born|for|called|rang|phoned)\b|$)"
 )
 
 
@@ -355,7 +380,8 @@ _RELATIONS = (
     "receptionist|cfo|ceo|assistant|agent|agents|employee|employees|coworker|co-worker"
 )
 _RELATION_NAME = re.compile(
-    rf"\b(?i:my|our) (?i:{_RELATIONS}),? (?:(?i:is|is named|named|is called|called) )?{_CAPS}")
+    rf"\b(?i:my|our) (?:(?i:late|elderly|older|younger|little|adult|ex) )?(?i:{_RELATIONS}),? "
+    rf"(?:(?i:is|is named|named|is called|called) )?{_CAPS}")
 # any case: "for my son daniel gonzalez date of birth march fourth": a relation's name said
 # just before their date of birth
 _RELATION_BORN = re.compile(

@@ -56,17 +56,21 @@ def sound_key(word: str) -> str:
     return re.sub(r"(.)\1+", r"\1", key)
 
 
-def _edits(a: str, b: str) -> int:
-    """Levenshtein distance (short words only)."""
-    prev = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        cur = [i]
-        for j, cb in enumerate(b, 1):
-            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
-        prev = cur
-    return prev[-1]
+def _one_edit(a: str, b: str) -> bool:
+    """Whether ``a`` and ``b`` are at most one insertion, deletion or substitution apart."""
+    if len(a) > len(b):
+        a, b = b, a
+    if len(b) - len(a) > 1:
+        return False
+    i = 0
+    while i < len(a) and a[i] == b[i]:
+        i += 1
+    if len(a) == len(b):
+        return a[i + 1 :] == b[i + 1 :]
+    return a[i:] == b[i + 1 :]
 
 
+@lru_cache(maxsize=65536)
 def _close(heard: str, meant: str, by_sound: bool) -> bool:
     if heard == meant:
         return True
@@ -75,7 +79,18 @@ def _close(heard: str, meant: str, by_sound: bool) -> bool:
         return True
     if not by_sound and a[:1] != b[:1]:
         return False  # a lone word must keep its first letter ("painted" is not "fainted")
-    return max(len(a), len(b)) >= 5 and _edits(a, b) <= 1
+    return max(len(a), len(b)) >= 5 and _one_edit(a, b)
+
+
+@lru_cache(maxsize=64)
+def _targets(phrases: tuple[str, ...]) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """The phrases worth a near-miss search, each with its normalized words."""
+    out = []
+    for phrase in phrases:
+        target = tuple(normalize(phrase).split())
+        if target and sum(len(w) for w in target) >= 6:
+            out.append((phrase, target))
+    return tuple(out)
 
 
 def near_miss_emergency(text: str, phrases: Iterable[str]) -> str | None:
@@ -88,13 +103,16 @@ def near_miss_emergency(text: str, phrases: Iterable[str]) -> str | None:
     for heard, meant in CONFUSIONS.items():
         if f" {heard} " in padded:
             return meant
-    for phrase in phrases:
-        target = normalize(phrase).split()
+    starts: dict[tuple[str, bool], list[int]] = {}  # where a phrase's first word may begin
+    for phrase, target in _targets(tuple(phrases)):
         k = len(target)
-        if not target or sum(len(w) for w in target) < 6:
-            continue
-        for i in range(len(words) - k + 1):
-            window = words[i : i + k]
+        key = (target[0], k > 1)
+        if (where := starts.get(key)) is None:
+            where = starts[key] = [i for i, w in enumerate(words) if _close(w, *key)]
+        for i in where:
+            if i + k > len(words):
+                break
+            window = tuple(words[i : i + k])
             if window == target:
                 break  # a negated exact "emergency" ("not an emergency"): not a near miss
             pairs = zip(window, target, strict=True)

@@ -29,7 +29,7 @@ ASK_FOR_ANY = frozenset(
         "somebody", "anyone", "person", "girl", "lady", "receptionist", "supervisor", "real",
         "live", "tech", "techs", "whoever's", "charge", "her", "him", "salesman", "salesmen",
         "saleswoman", "rep", "reps", "gentleman", "miss", "mister", "mr", "mrs", "ms",
-        "scheduler", "schedulers", "actual", "human",
+        "scheduler", "schedulers", "actual", "human", "salespeople", "salesperson",
     ]
 )
 
@@ -51,6 +51,7 @@ _WANT_PERSON = re.compile(
     r"\b(?:i|we) (?:want|need|demand) (?:your|a|the) (?:manager|supervisor|boss|human|"
     r"human being|real person|live person)\b"
     r"|\bput (?:a|an) (?:real |live |actual )?(?:human|person|somebody|someone)(?: being)? on\b"
+    r"|\bput (?:somebody|someone|anybody|anyone) (?:real |live )?on the (?:line|phone)\b"
     r"|\b(?:can|could) (?:i|you|we) (?:just )?(?:get|put) (?:someone|somebody|anyone|anybody|"
     r"a person) on the (?:line|phone)\b"
     r"|\b(?:get|put|need|want) (?:a |an )?(?:live|real|actual) (?:\w+ )?(?:person|human|tech|"

@@ -71,14 +71,15 @@ _INJECTION = re.compile(
     r"|\bpretend (to be|you are|you're)\b|\bnew instructions\b"
     r"|\b(last|previous|prior|other|another|earlier) (\w+ )?(caller|callers|patient|patients|"
     r"customer|customers|client|clients|person)('s|s')?\b.*\b(details|data|info|information|number|"
-    r"numbers|name|names|address|records?|said|say|ticket|appointments?)\b"
+    r"numbers|name|names|address|records?|said|say|ticket|appointments?|date of birth|dob|"
+    r"birthday|balance)\b"
     r"|\b(read|tell|give|show) me (the |all |someone else's |somebody else's )"
     r"(caller|patient|customer|client|database|records|list)"
     r"|\b(names?|numbers?|details|info|information|records?|data|addresses?) (of|for|from) "
     r"(your |the |any |all )?(other|previous|last|another|earlier) (callers?|patients?|"
     r"customers?|clients?)\b"
-    r"|\b(read|tell|give|show|send|list)\b.*\b(patient|caller|customer|client|person|people|"
-    r"lead)s? "
+    r"|\b(read|tell|give|show|send|list|pull up|look up)\b.*\b(patient|caller|customer|client|"
+    r"person|people|lead)s? "
     r"(who|that) (just |recently |earlier |already )?(called|rang|phoned)\b"
     r"|\bsomeone else's (ticket|appointment|details|records?|number)\b"
     r"|\b(ignore|disregard|forget) (everything|all that|what) (you were|you've been|"
@@ -120,6 +121,10 @@ _INJECTION = re.compile(
     r"|\byou are no longer (a|an|the)\b|\boverride (the )?security\b"
     r"|\b(mark|close|delete|resolve) (every|all) (the |of the )?(open )?tickets?\b"
     r"|\bupdate your (rules|instructions|script)\b|\bdirect order from\b"
+    r"|\b(quote|charge|give|offer) (everyone|everybody|every (caller|customer|client)|all "
+    r"(callers|customers|clients)) (zero|nothing|free|a free|no charge|\d+ percent|a \d+ percent)\b"
+    r"|\bmark (them|everyone|everybody|all of them|every \w+|all \w+) (as )?(approved|paid|"
+    r"verified|cleared|urgent|emergencies)\b"
     r"|\bmy neighbou?r'?s? (\w+ ){0,2}(medications?|meds|prescriptions?|results|records|"
     r"appointments?|chart|diagnosis)\b"
     r"|\b(medications?|meds|prescriptions?|results|appointments?|diagnosis) (\w+ )?my neighbou?r\b"
@@ -342,11 +347,27 @@ _ABOUT_OTHERS = re.compile(
 )
 
 
+# words a transcript writes in capitals when the caller shouts them ("open for a WEEK", "put a
+# person on the line NOW"); acronyms (DMV, HIPAA, VPN) and words shouted to be heard ("a
+# PERSON", "CANCEL") are not among them
+_SHOUTED = frozenset(
+    [
+        "NOW", "AGAIN", "NOBODY", "STILL", "WEEK", "WEEKS", "MONTH", "MONTHS", "TODAY", "EVER",
+        "NEVER", "ZERO", "HUMAN", "AGENT", "OPERATOR", "REPRESENTATIVE", "RIGHT", "YOUR",
+        "YOU", "NOT", "THIRD", "PAID", "DAYS", "HOURS", "ANYONE", "SOMEBODY", "SOMEONE", "REAL"
+    ]
+)
+
+
 def anger_hit(text: str, phrases: Iterable[str]) -> str | None:
     """:func:`phrase_hit` for anger words, except those said of a third party the caller is
-    leaving ("our current host is useless" is why a prospect calls, not anger at the site)."""
-    return next((p for p, t, at in _phrases_at(text, phrases)
-                 if not _ABOUT_OTHERS.search(t[: at + 1])), None)
+    leaving ("our current host is useless" is why a prospect calls, not anger at the site);
+    else a word shouted in a transcript that is not all capitals."""
+    hit = next((p for p, t, at in _phrases_at(text, phrases)
+                if not _ABOUT_OTHERS.search(t[: at + 1])), None)
+    if hit is None and re.search(r"[a-z]", text):
+        hit = next((w for w in re.findall(r"\b[A-Z]{3,}\b", text) if w in _SHOUTED), None)
+    return hit
 
 
 _NEGATED_EMERGENCY = re.compile(

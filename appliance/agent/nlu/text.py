@@ -198,7 +198,12 @@ def fuzzy_equal(a: str, b: str, threshold: float = 0.84) -> bool:
     if len(a) < 4 or len(b) < 4:
         return a == b
     ka, kb = sound_key(a), sound_key(b)
-    return ka == kb or difflib.SequenceMatcher(None, ka, kb).ratio() >= threshold
+    if ka == kb:
+        return True
+    if 2 * min(len(ka), len(kb)) < threshold * (len(ka) + len(kb)):
+        return False  # the ratio's upper bound from the lengths alone
+    sm = difflib.SequenceMatcher(None, ka, kb)
+    return sm.quick_ratio() >= threshold and sm.ratio() >= threshold
 
 
 _CORRECTION = re.compile(

@@ -156,7 +156,8 @@ def _extract_time(text: str, expect: bool = False) -> str | None:
         n = small_number(toks, i)
         if n is None or tok in ("o", "oh") or not 0 < n[0] <= 23:
             continue
-        if (toks[i].endswith(("st", "nd", "rd", "th")) and not toks[i].isdigit()) or (
+        last = toks[i + n[1] - 1]  # "twenty first": the ordinal is the number's last word
+        if (last.endswith(("st", "nd", "rd", "th")) and not last.isdigit()) or (
                 i and toks[i - 1] in MONTHS):
             continue  # ordinal word or a day after its month ("December 8th in the morning")
         j = i + n[1]

@@ -17,6 +17,7 @@ from datetime import date
 import numpy as np
 
 from appliance.agent.nlu.classifier import IntentClassifier, Prediction
+from appliance.agent.nlu.dates import extract_date
 from appliance.agent.nlu.digits import digit_runs
 from appliance.agent.nlu.embedder import TextEncoder
 from appliance.agent.nlu.entities import POSSESSIVE, extract_entities, extract_vocab
@@ -33,6 +34,7 @@ from appliance.agent.nlu.signals import (
     yes_no,
 )
 from appliance.agent.nlu.text import after_correction, join_split_words, normalize
+from appliance.agent.nlu.times import extract_time
 from appliance.agent.workflow import EntityType, MustNever, WorkflowSpec
 
 # a vendor's pitch is out of scope whoever it asks for ("talk to the owner about cutting
@@ -52,7 +54,8 @@ _SALES_PITCH = re.compile(
     r"(?:tell you|hear) about our|show you (?:a|our) demo|(?:love|like) (?:\w+ ){0,2}minutes with "
     r"your|(?:i'm|i am|we're|we are) (?:a|an|the|your) (?:\w+ )?vendor|proposal (?:i|we) sent|"
     r"(?:be|become) (?:a|your) (?:sub ?contractor|subcontractor|vendor|supplier) (?:on|for|of)|"
-    r"(?:have|got|spare) a (?:minute|moment|second|few minutes) to hear)\b"
+    r"(?:have|got|spare) a (?:minute|moment|second|few minutes) to hear|(?:your|the) (?:\w+ )?"
+    r"warranty (?:renewal|is expiring|expires|is about to|extension)|warranty renewal)\b"
 )
 # "looking for a job as a technician": a role, not a request for one
 _JOB_SEEKING = re.compile(
@@ -60,19 +63,34 @@ _JOB_SEEKING = re.compile(
     r"are you (?:guys |all )?hiring|(?:you're|you are|y'all are|you guys are) hiring|"
     r"apply(?:ing)? for|my resume|a job as)\b"
 )
+# "is this the Walmart pharmacy", "is this Great Clips": the caller meant another business
+_OTHER_PLACE = re.compile(
+    r"\b(?:is this|is that|this isn't|this is not|is this not|am i (?:calling|speaking to|"
+    r"talking to)|did i (?:reach|get|call)) (?:the |a )?(?:walmart|cvs|walgreens|rite aid|costco|"
+    r"kroger|target|safeway|publix|great clips|supercuts|sport clips|hospital|dmv|geico|"
+    r"post office|bank|animal hospital|vet|vets|veterinarian|pizza \w+|dominos|domino's)\b"
+    r"|\b(?:visit|visiting|see|seeing) (?:a|my|the) (?:patient|friend|mom|dad|mother|father|"
+    r"husband|wife|son|daughter) (?:in room|on the \w+ floor|who was admitted|in the hospital)"
+)
 # "an appointment for my cat", "my puppy needs his shots": an animal is no patient of a clinic
 _PET_PATIENT = re.compile(
     r"\b(?:for|with) (?:my|our|the|a|his|her) (?:dog|cat|puppy|kitten|pet|bird|rabbit|parrot|"
     r"horse|hamster)s?\b(?! (?:bite|bit|scratch|scratched|attacked))|\b(?:appointments?|shots|"
     r"vaccines|visits?) for (?:dogs|cats|pets|puppies|kittens|animals)\b|"
     r"\bmy (?:dog|cat|puppy|kitten|pet)(?:'s)? (?:needs|is|has|isn't|won't|keeps|hasn't|ate|threw)"
-    r"\b|"
+    r"\b|\bmy (?:dog|cat|puppy|kitten|pet)(?:'s|s) (?:\w+ )?(?:vaccination|vaccine|rabies|shot|"
+    r"records?|papers|tags)\b|\bfor (?:the|his|her|their|my) (?:groomer|kennel|boarding)\b|"
     r"\b(?:vet|veterinary|veterinarian|grooming) (?:appointment|visit|checkup|check up)\b"
 )
 # "I need to pay my electric bill": a utility's bill, no clinic's
 _UTILITY_BILL = re.compile(
     r"\b(?:electric|electricity|gas|water|power|cable|utility|light|phone|cell phone|internet|"
     r"car|credit card) (?:bill|bills)\b"
+)
+# "let doctor Shah know her patient called about the side effects": a message, no question
+_MESSAGE_FOR = re.compile(
+    r"\b(?:let|tell) (?!me\b|us\b|you\b)(?:\w+ ){1,2}know\b|\b(?:leave|take|pass(?: on)?) "
+    r"(?:a |the )?message (?:for|to)\b"
 )
 # "cancel, no wait, not cancel, book a checkup": the word turned down after a correction
 _NOT_THAT = re.compile(r"(?:not|don't|dont) \w+ (?=\w)")
@@ -90,7 +108,7 @@ _CALLBACK_BY = re.compile(
     r"|\b(?:have|get|ask|asked|can|could|wants?|needs?|like) (?:\w+ ){0,7}?(?:to )?"
     r"(?:(?:call|calling|ring|ringing|phone|phoning) "
     r"(?:me|us|him|her|\w+(?: \w+)? (?:at|on) )|"
-    r"reach out)\b"
+    r"reach out|get in touch|be in touch)\b"
 )
 # "..., call me at 206 555 0117": contact details closing a request, not a callback request
 _CONTACT = re.compile(
@@ -108,6 +126,14 @@ _IF_NEEDED = re.compile(
 )
 # "has a technician been assigned to our ticket": who works on it, not a request for them
 _ASSIGNED = re.compile(r"\b(?:been|get|got|gotten|was|is) assigned\b")
+# greetings and self-introduction: what is left of "hi, this is Anh, call me at ..." but a name
+_INTRO_WORDS = frozenset(
+    [
+        "yes", "yeah", "hi", "hello", "hey", "good", "morning", "afternoon", "evening", "um",
+        "uh", "so", "my", "name", "is", "name's", "this", "it's", "i'm", "i", "am", "please",
+        "just", "thanks", "thank", "you", "ok", "okay"
+    ]
+)
 CONTACT_MIN_WORDS = 8  # words left besides the contact details for them to be just that
 DEPARTMENT_CONFIDENCE = 0.6
 # Cosine to the nearest emergency phrase/example at which a turn *possibly* describes an
@@ -250,6 +276,35 @@ class Understander:
         said = _SELF_ROLE.sub(" ", POSSESSIVE.sub("", normalize(text)))  # "the swelling's back"
         return phrase_hit(said, [canon.replace("_", " "), *spec.values.get(canon, [])]) is not None
 
+    def _timed_callback(self, norm: str, values: dict[str, str], today: date) -> str | None:
+        """The fallback intent when the caller asks to be called at a day or time it takes,
+        said after the request ("could someone call me ... on the twenty sixth"; not "down
+        since this morning, call me"): every labelled line of that shape is a callback request,
+        whatever need it also names. Also when the caller gives only who they are and a number
+        to call."""
+        fb = self.workflow.escalation.fallback_intent
+        if fb is None:
+            return None
+        spec = self.workflow.intents[fb]
+        timed = any(
+            k in values and self.workflow.entities[k].type in (EntityType.date, EntityType.time)
+            for k in (*spec.slots, *spec.optional)
+        )
+        lean = _IF_NEEDED.sub(" ", norm)
+        ask = _CALLBACK_BY.search(lean) or next(
+            (m for p in CALLBACK_PHRASES if (m := re.search(rf"\b{p}\b", lean))), None)
+        if timed and ask is not None:
+            after = lean[ask.end() :]
+            if extract_date(after, today, self.region) or extract_time(after):
+                return fb
+        if (m := _CONTACT.search(norm)) is not None and len("".join(digit_runs(m.group(1)))) >= 7:
+            # "my name is Anh Tran, please call me at ...": who and where, nothing else
+            rest = f"{norm[: m.start()]} {norm[m.end() :]}".split()
+            said = set(normalize(values.get("name", "")).split()) | _INTRO_WORDS
+            if all(w in said for w in rest):
+                return fb
+        return None
+
     def _other_cue(self, pred: Prediction) -> bool:
         """Whether the classifier's non-routing guess rests on a keyword of its own ("leave a
         message for billing") or is a kind a topic word must not override (emergency, human,
@@ -306,6 +361,10 @@ class Understander:
         if forced is None and (pitch := _SALES_PITCH.search(norm)):
             why.append(f"sales pitch '{pitch.group(0)}': out of scope")
             forced = self._kind.get("refuse")
+        place = _OTHER_PLACE.search(norm) if forced is None else None
+        if place is not None:
+            why.append(f"another place asked for '{place.group(0)}': out of scope")
+            forced = self._kind.get("refuse")
         clinic = MustNever.medical_advice in wf.must_never
         pet = _PET_PATIENT.search(norm) if forced is None and clinic else None
         if pet is not None:
@@ -351,6 +410,7 @@ class Understander:
             forced is None
             and MustNever.medical_advice in wf.must_never
             and asks_medical_advice(text)
+            and not _MESSAGE_FOR.search(norm)
         ):
             signals.add(Signal.medical_advice)
             if (to := esc.medical_questions_to) is not None and self._transfer_vocab:
@@ -387,6 +447,16 @@ class Understander:
         ):
             intent, conf = route, DEPARTMENT_CONFIDENCE
             why.append(f"{named} topic, no cue for '{pred.intent}' (its keywords): routing")
+        elif (timed := self._timed_callback(norm, ext.values, today)) and pred.intent != timed:
+            intent, conf = timed, DEPARTMENT_CONFIDENCE
+            why.append(f"a callback asked for at a day or time: {timed}")
+        elif (
+            esc.fallback_intent is not None
+            and wf.intents[pred.intent].kind == "answer"
+            and _CALLBACK_BY.search(norm)
+        ):
+            intent, conf = esc.fallback_intent, DEPARTMENT_CONFIDENCE
+            why.append(f"a callback asked for about '{pred.intent}': {intent}")
         elif callback and pred.intent == self._kind.get("human"):
             intent = esc.fallback_intent or pred.intent
             conf = max(1.0 - pred.confidence, DEPARTMENT_CONFIDENCE)

@@ -246,8 +246,12 @@ FRESH = {
     # ("put an actual somebody on the phone" missed); blind64 94.9/95.0/98.2/98.2% (an insulin
     # overdose missed); blind65 100/96.7/100/94.6% ("transferred to Mike" missed); blind66
     # 93.2/91.7/98.2/100%; then drove rules
+    # and at 244dd4a: blind67 94.9/96.7/96.4/98.2% ("ugh I hate these things, just put somebody
+    # on the line" below the confidence bar); blind68 100/98.3/98.2/100% (every target met);
+    # blind69 93.2/98.3/96.4/100% ("can I just talk to one of your salespeople" missed); blind70
+    # 98.3/98.3/94.6/100%, leads entities 86.4%; then drove rules
     **{f"blind{n}": ({"reception": 0.98, "appointments": 0.98, "leads": 0.98, "support": 0.98},
-                     0.95, 0) for n in range(59, 67)},
+                     0.95, 0) for n in range(59, 71)},
 }
 
 

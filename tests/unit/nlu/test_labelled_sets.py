@@ -74,6 +74,12 @@ def test_injection_never_yields_entities(nlu_for) -> None:
 # anger; blind21's did not call a prospect wanting "to talk to somebody about" a service a
 # request for a person, which in leads is what a salesperson is for.
 DISPUTED = {
+    # a word shouted three times is anger in blind67/69 ("representative. REPRESENTATIVE")
+    "operator. operator. OPERATOR": "anger",
+    # "to collections", "nobody's told me": anger in other sets (blind67/68 label none here)
+    "my insurance says they paid but you guys sent me to collections anyway": "anger",
+    "yeah I dropped off a stool sample at the lab last week and nobody's told me anything about "
+    "the results": "anger",
     # "still waiting on", "twice this month": anger in other sets (blind63-66 label none here)
     "my pharmacy says they're still waiting on you guys to approve the refill for my inhaler":
         "anger",
