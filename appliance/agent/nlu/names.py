@@ -293,6 +293,7 @@ def _extract_name(text: str, expect: bool) -> str | None:
     if not words:
         return None
     words = _name_as_said(words, text)
+    words[-1] = words[-1].removesuffix("'s")  # "my husband Tom Ruiz's appointment"
     # "smith s m i t h" -> spelled form repeats the word: keep one.
     dedup: list[str] = []
     for w in words:
@@ -377,7 +378,8 @@ _RELATIONS = (
     "granddad|grandad|aunt|auntie|uncle|niece|nephew|fiance|fiancee|fiancé|fiancée|"
     "girlfriend|boyfriend|friend|neighbour|neighbor|colleague|boss|client|stepson|"
     "stepdaughter|mother-in-law|father-in-law|carer|caregiver|director|owner|manager|"
-    "receptionist|cfo|ceo|assistant|agent|agents|employee|employees|coworker|co-worker"
+    "receptionist|cfo|ceo|assistant|agent|agents|employee|employees|coworker|co-worker|"
+    "office manager|practice manager"
 )
 _RELATION_NAME = re.compile(
     rf"\b(?i:my|our) (?:(?i:late|elderly|older|younger|little|adult|ex) )?(?i:{_RELATIONS}),? "

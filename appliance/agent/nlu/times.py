@@ -189,6 +189,8 @@ def _extract_time(text: str, expect: bool = False) -> str | None:
             or (prev in _TIME_LEAD and mins > 0 and n[1] == 1)
             or (expect and len(toks) <= 6)
             or nxt == "ish"
+            # "on the fifteenth in the morning, nine would be great"
+            or (nxt in ("would", "works", "sounds") and _local_pod(toks, i, i) is not None)
             or (nxt == "instead" and prev in ("like", "say", "maybe", "about", "around"))
             or _clock_reading(toks, i, j, mins, n[1])
         )

@@ -55,7 +55,9 @@ _SALES_PITCH = re.compile(
     r"your|(?:i'm|i am|we're|we are) (?:a|an|the|your) (?:\w+ )?vendor|proposal (?:i|we) sent|"
     r"(?:be|become) (?:a|your) (?:sub ?contractor|subcontractor|vendor|supplier) (?:on|for|of)|"
     r"(?:have|got|spare) a (?:minute|moment|second|few minutes) to hear|(?:your|the) (?:\w+ )?"
-    r"warranty (?:renewal|is expiring|expires|is about to|extension)|warranty renewal)\b"
+    r"warranty (?:renewal|is expiring|expires|is about to|extension)|warranty renewal|"
+    r"(?:about|to show you|to tell you about) our new (?:line|range|product|products|service|"
+    r"services) of)\b"
 )
 # "looking for a job as a technician": a role, not a request for one
 _JOB_SEEKING = re.compile(
@@ -79,7 +81,8 @@ _PET_PATIENT = re.compile(
     r"vaccines|visits?) for (?:dogs|cats|pets|puppies|kittens|animals)\b|"
     r"\bmy (?:dog|cat|puppy|kitten|pet)(?:'s)? (?:needs|is|has|isn't|won't|keeps|hasn't|ate|threw)"
     r"\b|\bmy (?:dog|cat|puppy|kitten|pet)(?:'s|s) (?:\w+ )?(?:vaccination|vaccine|rabies|shot|"
-    r"records?|papers|tags)\b|\bfor (?:the|his|her|their|my) (?:groomer|kennel|boarding)\b|"
+    r"records?|papers|tags|medicine|medication|meds|heartworm|flea|prescription)\b|"
+    r"\bfor (?:the|his|her|their|my) (?:groomer|kennel|boarding)\b|"
     r"\b(?:vet|veterinary|veterinarian|grooming) (?:appointment|visit|checkup|check up)\b"
 )
 # "I need to pay my electric bill": a utility's bill, no clinic's
@@ -97,7 +100,7 @@ _NOT_THAT = re.compile(r"(?:not|don't|dont) \w+ (?=\w)")
 # "I'm calling for our receptionist, Jen, her printer...": the caller speaks for that person
 _ON_BEHALF = re.compile(
     r"\b(?:(?:calling|phoning|ringing|here) (?:for|on behalf of) (?:our|my|the)|(?:i'm|i am|"
-    r"this is) (?:just )?(?:the|a|an|your)) (?:\w+ ){0,2}"
+    r"this is) (?:just )?(?:the|a|an|your)) (?:\w+ ){0,3}"
 )
 # "I'm a nurse calling from Maine Med": the caller's own role names no department
 _SELF_ROLE = re.compile(r"\b(?:i'm|i am) (?:a|an|the|just a|just the) \w+(?: \w+)?\b")
@@ -343,7 +346,7 @@ class Understander:
         forced: str | None = None
         hit = emergency_hit(text, esc.emergency.phrases) if esc.emergency is not None else None
         injected = is_injection(text)  # once per turn: the regex is long
-        if hit in ("emergency", "urgent") and injected:
+        if hit in ("emergency", "urgent", "911", "nine one one") and injected:
             hit = None  # "mark every caller as an emergency": the word in an injected order
         if hit:
             signals.add(Signal.emergency)

@@ -74,6 +74,9 @@ def test_injection_never_yields_entities(nlu_for) -> None:
 # anger; blind21's did not call a prospect wanting "to talk to somebody about" a service a
 # request for a person, which in leads is what a salesperson is for.
 DISPUTED = {
+    # refusing the robot is anger in blind23/24/37; blind72/73 label it a plain person request
+    "is there a human there I don't want to do this with a robot": "anger",
+    "just transfer me to whoever's on call, I don't want to explain this to a robot": "anger",
     # a word shouted three times is anger in blind67/69 ("representative. REPRESENTATIVE")
     "operator. operator. OPERATOR": "anger",
     # "to collections", "nobody's told me": anger in other sets (blind67/68 label none here)
