@@ -279,34 +279,34 @@ class Understander:
         said = _SELF_ROLE.sub(" ", POSSESSIVE.sub("", normalize(text)))  # "the swelling's back"
         return phrase_hit(said, [canon.replace("_", " "), *spec.values.get(canon, [])]) is not None
 
-    def _timed_callback(self, norm: str, values: dict[str, str], today: date) -> str | None:
-        """The fallback intent when the caller asks to be called at a day or time it takes,
-        said after the request ("could someone call me ... on the twenty sixth"; not "down
-        since this morning, call me"): every labelled line of that shape is a callback request,
-        whatever need it also names. Also when the caller gives only who they are and a number
-        to call."""
-        fb = self.workflow.escalation.fallback_intent
-        if fb is None:
-            return None
-        spec = self.workflow.intents[fb]
-        timed = any(
+    def _timed_callback(self, norm: str, values: dict[str, str], today: date) -> bool:
+        """The caller asks to be called at a day or time the fallback intent takes, said after
+        the request ("could someone call me ... on the twenty sixth"; not "down since this
+        morning, call me"): every labelled line of that shape is a callback request, whatever
+        need it also names."""
+        spec = self.workflow.intents[self.workflow.escalation.fallback_intent or ""]
+        if not any(
             k in values and self.workflow.entities[k].type in (EntityType.date, EntityType.time)
             for k in (*spec.slots, *spec.optional)
-        )
+        ):
+            return False
         lean = _IF_NEEDED.sub(" ", norm)
         ask = _CALLBACK_BY.search(lean) or next(
             (m for p in CALLBACK_PHRASES if (m := re.search(rf"\b{p}\b", lean))), None)
-        if timed and ask is not None:
-            after = lean[ask.end() :]
-            if extract_date(after, today, self.region) or extract_time(after):
-                return fb
-        if (m := _CONTACT.search(norm)) is not None and len("".join(digit_runs(m.group(1)))) >= 7:
-            # "my name is Anh Tran, please call me at ...": who and where, nothing else
-            rest = f"{norm[: m.start()]} {norm[m.end() :]}".split()
-            said = set(normalize(values.get("name", "")).split()) | _INTRO_WORDS
-            if all(w in said for w in rest):
-                return fb
-        return None
+        if ask is None:
+            return False
+        after = lean[ask.end() :]
+        return bool(extract_date(after, today, self.region) or extract_time(after))
+
+    @staticmethod
+    def _contact_only(norm: str, values: dict[str, str]) -> bool:
+        """"my name is Anh Tran, please call me at ...": who to call and where, nothing else."""
+        m = _CONTACT.search(norm)
+        if m is None or len("".join(digit_runs(m.group(1)))) < 7:
+            return False
+        rest = f"{norm[: m.start()]} {norm[m.end() :]}".split()
+        said = set(normalize(values.get("name", "")).split()) | _INTRO_WORDS
+        return all(w in said for w in rest)
 
     def _other_cue(self, pred: Prediction) -> bool:
         """Whether the classifier's non-routing guess rests on a keyword of its own ("leave a
@@ -450,9 +450,17 @@ class Understander:
         ):
             intent, conf = route, DEPARTMENT_CONFIDENCE
             why.append(f"{named} topic, no cue for '{pred.intent}' (its keywords): routing")
-        elif (timed := self._timed_callback(norm, ext.values, today)) and pred.intent != timed:
-            intent, conf = timed, DEPARTMENT_CONFIDENCE
-            why.append(f"a callback asked for at a day or time: {timed}")
+        elif (
+            esc.fallback_intent is not None
+            and pred.intent != esc.fallback_intent
+            and (
+                (at_time := self._timed_callback(norm, ext.values, today))
+                or self._contact_only(norm, ext.values)
+            )
+        ):
+            intent, conf = esc.fallback_intent, DEPARTMENT_CONFIDENCE
+            how = "at a day or time" if at_time else "with only a name and number"
+            why.append(f"a callback asked for {how}: {intent}")
         elif (
             esc.fallback_intent is not None
             and wf.intents[pred.intent].kind == "answer"
